@@ -1,0 +1,183 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# truth: top-level build.  `make help` lists the targets.
+#
+# The kernel module is built with kbuild against KDIR (Debian's 6.12 cloud
+# headers by default); everything else is plain user-space C built here into
+# build/.  Generated files and the extracted kernel-source pieces (.cache/)
+# are never committed.
+
+KREL		?= $(shell scripts/kver.sh 2>/dev/null)
+KDIR		?= /usr/src/linux-headers-$(KREL)
+BUILD		:= build
+CACHE		:= .cache
+KSFT		:= $(CACHE)/linux-src/tools/testing/selftests
+PREFIX		?= /usr/local
+DESTDIR		?=
+
+CC		?= gcc
+CLANG		?= clang
+BPFTOOL		?= bpftool
+PKG_CONFIG	?= pkg-config
+
+WARN		:= -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2 \
+		   -Wstrict-prototypes -Wmissing-prototypes -Werror=implicit-function-declaration
+CFLAGS		?= -O2 -g
+CFLAGS		+= -std=gnu11 $(WARN) -D_GNU_SOURCE \
+		   -Iinclude -Iinclude/uapi -Iagent -I$(BUILD)
+LIBNL_CFLAGS	:= $(shell $(PKG_CONFIG) --cflags libnl-genl-3.0 2>/dev/null)
+LIBNL_LIBS	:= $(shell $(PKG_CONFIG) --libs libnl-genl-3.0 2>/dev/null)
+# selftests compile against the kselftest harness extracted by scripts/deps.sh
+KSFT_CFLAGS	:= -I$(KSFT) -Iselftests/lib
+
+# ---------------------------------------------------------------- sources
+# agent/raft: the consensus core (no I/O), a static library
+RAFT_SRCS	:= $(wildcard agent/raft/*.c)
+RAFT_LIB	:= $(BUILD)/libtruthraft.a
+# agent/ctl: truthctl, one file per subcommand
+CTL_SRCS	:= $(wildcard agent/ctl/*.c)
+CTL_BIN		:= $(BUILD)/truthctl
+# host tests: each selftests/host/test_*.c is one TAP program; the files in
+# selftests/host/lib/ are support code linked into all of them
+HOST_LIB_SRCS	:= $(wildcard selftests/host/lib/*.c)
+HOST_TEST_SRCS	:= $(wildcard selftests/host/test_*.c)
+HOST_TESTS	:= $(patsubst selftests/host/%.c,$(BUILD)/selftests/host/%,$(HOST_TEST_SRCS))
+# VM tests: selftests/vm/test_*.c, run inside the VM with truth.ko loaded
+VM_TEST_SRCS	:= $(wildcard selftests/vm/test_*.c)
+VM_TESTS	:= $(patsubst selftests/vm/%.c,$(BUILD)/selftests/vm/%,$(VM_TEST_SRCS))
+# fixtures that the harness's own tests feed to the VM (meant to fail)
+FIX_SRCS	:= $(wildcard selftests/harness/fixtures/*.c)
+FIX_BINS	:= $(patsubst selftests/harness/fixtures/%.c,$(BUILD)/selftests/harness/fixtures/%,$(FIX_SRCS))
+
+KMOD		:= kmod/truth.ko
+KMOD_SRCS	:= $(wildcard kmod/*.c kmod/*.h kmod/Kbuild include/truth/*.h include/uapi/linux/*.h)
+
+.PHONY: all deps kmod agent selftests check check-host check-vm check-harness \
+	demo vm vm-shell install dkms-install dkms-uninstall style torture bench \
+	clean help
+
+all: deps kmod agent selftests
+
+help:
+	@echo 'truth: make targets'
+	@echo '  all (default)  deps, truth.ko, agent binaries, bpf objects, selftests'
+	@echo '  deps           install build/test packages (scripts/deps.sh, needs root once)'
+	@echo '  kmod           kmod/truth.ko against KDIR=$(KDIR)'
+	@echo '  agent          truthctl and the agent libraries into build/'
+	@echo '  selftests      host and VM test programs into build/selftests/'
+	@echo '  check          every test layer: host, VM kselftests, VM-harness self-tests'
+	@echo '  check-host     host tests only (no root, no VM)'
+	@echo '  check-vm       VM kselftests only'
+	@echo '  demo           the main job: boot the VM, load truth.ko, show it working'
+	@echo '  vm CMD="..."   boot the VM, run CMD inside, exit with its status'
+	@echo '  vm-shell       boot the VM with an interactive shell (exit with poweroff -f)'
+	@echo '  style          checkpatch.pl on kmod/ and include/'
+	@echo '  install        truthctl and truth.ko into DESTDIR/PREFIX and /lib/modules'
+	@echo '  dkms-install   register, build and install truth.ko with DKMS'
+	@echo '  torture        long randomised runs (SEEDS=N)'
+	@echo '  bench          benchmarks (tables of ratios against peers)'
+	@echo '  clean          remove build products'
+	@echo 'Variables: KDIR=<kernel build dir> (default Debian 6.12 cloud headers),'
+	@echo '  W=1 (extra kernel warnings), VM_TIMEOUT=<s>, SEEDS=<n>'
+
+deps:
+	@scripts/deps.sh
+
+# ---------------------------------------------------------------- module
+kmod: $(KMOD)
+
+$(KMOD): $(KMOD_SRCS) Kbuild
+	@test -d "$(KDIR)" || { echo "KDIR=$(KDIR) not found: run scripts/deps.sh or set KDIR"; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+	@readelf -S $@ | grep -q '\.BTF' || { echo "$@ has no .BTF section: kfuncs would not register (pahole/vmlinux missing?)"; exit 1; }
+
+# ---------------------------------------------------------------- agent
+agent: $(CTL_BIN) $(if $(RAFT_SRCS),$(RAFT_LIB))
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LIBNL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(RAFT_LIB): $(patsubst %.c,$(BUILD)/%.o,$(RAFT_SRCS))
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+$(CTL_BIN): $(patsubst %.c,$(BUILD)/%.o,$(CTL_SRCS))
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBNL_LIBS)
+
+# ---------------------------------------------------------------- selftests
+selftests: $(HOST_TESTS) $(VM_TESTS) $(FIX_BINS)
+
+HOST_LIB_OBJS	:= $(patsubst %.c,$(BUILD)/%.o,$(HOST_LIB_SRCS))
+
+$(BUILD)/selftests/host/lib/%.o: selftests/host/lib/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(KSFT_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/selftests/host/%: selftests/host/%.c $(HOST_LIB_OBJS) $(if $(RAFT_SRCS),$(RAFT_LIB))
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(KSFT_CFLAGS) -MMD -MP -o $@ $< $(HOST_LIB_OBJS) $(if $(RAFT_SRCS),$(RAFT_LIB)) -lm
+
+$(BUILD)/selftests/vm/%: selftests/vm/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(KSFT_CFLAGS) $(LIBNL_CFLAGS) -MMD -MP -o $@ $< $(LIBNL_LIBS) -lpthread
+
+$(BUILD)/selftests/harness/fixtures/%: selftests/harness/fixtures/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(KSFT_CFLAGS) -o $@ $<
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# ---------------------------------------------------------------- tests
+# check: every layer; scripts/check.sh runs them and prints the closing
+# "N passed, N failed" line.
+check: all
+	@scripts/check.sh all
+
+check-host: deps agent selftests
+	@scripts/check.sh host
+
+check-vm: all
+	@scripts/check.sh vm
+
+check-harness: all
+	@scripts/check.sh harness
+
+torture: all
+	@SEEDS=$(or $(SEEDS),100000) scripts/check.sh torture
+
+bench: all
+	@scripts/bench.sh
+
+demo: all
+	@scripts/demo.sh
+
+vm: all
+	@scripts/vm.sh -- $(or $(CMD),/truth/scripts/run-tests.sh vm /truth/build/selftests/vm /truth/selftests/vm)
+
+vm-shell: all
+	@scripts/vm.sh --shell
+
+style:
+	@$(CACHE)/linux-src/scripts/checkpatch.pl --no-tree --terse --strict -f \
+		--ignore SPDX_LICENSE_TAG,FILE_PATH_CHANGES \
+		kmod/*.c kmod/*.h include/uapi/linux/truth.h include/truth/*.h
+
+# ---------------------------------------------------------------- install
+install: kmod agent
+	install -D -m 0755 $(CTL_BIN) $(DESTDIR)$(PREFIX)/sbin/truthctl
+	install -D -m 0644 include/uapi/linux/truth.h $(DESTDIR)$(PREFIX)/include/linux/truth.h
+	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_DIR=updates modules_install
+
+DKMS_VERSION	:= $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
+DKMS_SRC	:= /usr/src/truth-$(DKMS_VERSION)
+
+dkms-install:
+	@scripts/dkms.sh install $(KREL)
+
+dkms-uninstall:
+	@scripts/dkms.sh uninstall
+
+clean:
+	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null
+	rm -rf $(BUILD)

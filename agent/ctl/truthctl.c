@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * truthctl: the command-line tool of truth.  Netlink subcommands talk to
+ * truth.ko in the current network namespace; agent subcommands (later) talk
+ * RESP to truthd.
+ */
+
+#include <stdio.h>
+#include <string.h>
+
+#include "ctl.h"
+
+const char *prog_name = "truthctl";
+
+static const struct {
+	const char *name;
+	int (*main)(int argc, char *argv[]);
+	const char *help;
+} subcommands[] = {
+	{ "version", version_main, "show truthctl's, truth.ko's and the netlink API's versions" },
+};
+
+static void usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "Usage: %s <command> [<args>]\n\n", prog_name);
+	fprintf(f, "Commands:\n");
+	for (i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+		fprintf(f, "  %-10s %s\n", subcommands[i].name, subcommands[i].help);
+	fprintf(f, "\nExample:\n  %s version --json\n", prog_name);
+}
+
+int main(int argc, char *argv[])
+{
+	size_t i;
+
+	if (argc < 2 || !strcmp(argv[1], "help") || !strcmp(argv[1], "--help") ||
+	    !strcmp(argv[1], "-h")) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2;
+	}
+	for (i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+		if (!strcmp(argv[1], subcommands[i].name))
+			return subcommands[i].main(argc - 1, argv + 1);
+	fprintf(stderr, "%s: unknown command '%s'\n\n", prog_name, argv[1]);
+	usage(stderr);
+	return 1;
+}

@@ -160,10 +160,12 @@ vm: all
 vm-shell: all
 	@scripts/vm.sh --shell
 
-style:
-	@$(CACHE)/linux-src/scripts/checkpatch.pl --no-tree --terse --strict -f \
-		--ignore SPDX_LICENSE_TAG,FILE_PATH_CHANGES \
-		kmod/*.c kmod/*.h include/uapi/linux/truth.h include/truth/*.h
+# checkpatch on the kernel-side sources (STRICT=1 adds its --strict checks);
+# fails on any error or warning
+style: deps
+	@$(CACHE)/linux-src/scripts/checkpatch.pl --no-tree --terse $(if $(STRICT),--strict) -f \
+		--ignore FILE_PATH_CHANGES \
+		$(filter-out %.mod.c,$(wildcard kmod/*.c)) kmod/*.h include/uapi/linux/truth.h include/truth/*.h
 
 # ---------------------------------------------------------------- install
 install: kmod agent

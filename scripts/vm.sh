@@ -78,6 +78,9 @@ copy_with_libs() {
 }
 
 copy_with_libs /bin/busybox /bin/busybox
+# /bin/sh is dash, not busybox: Debian's static busybox prefers its own
+# applets over PATH, which would run its small `ip` instead of iproute2's.
+copy_with_libs /bin/dash /bin/sh
 for b in ip tc bpftool genl ss; do
 	p=$(command -v "$b" || true)
 	[ -n "$p" ] && copy_with_libs "$p" "/usr/local/sbin/$b"
@@ -136,7 +139,7 @@ else
 fi
 
 cat >"$root/init" <<'INIT'
-#!/bin/busybox sh
+#!/bin/sh
 /bin/busybox --install -s
 export PATH=/usr/local/sbin:/truth/build:/bin:/sbin:/usr/bin:/usr/sbin
 export HOME=/root TMPDIR=/tmp TRUTH_VM=1 TRUTH_DMESG_CHECK=1

@@ -9,12 +9,18 @@
 #include <uapi/linux/truth.h>
 
 #include "netlink.h"
+#include "pernet.h"
 #include "version.h"
 
 static int __init truth_mod_init(void)
 {
 	int ret;
 
+	ret = truth_pernet_init();
+	if (ret < 0)
+		goto err_pernet;
+
+	/* last: once the family is registered, requests can arrive */
 	ret = truth_genetlink_init();
 	if (ret < 0)
 		goto err_netlink;
@@ -23,12 +29,16 @@ static int __init truth_mod_init(void)
 	return 0;
 
 err_netlink:
+	truth_pernet_uninit();
+err_pernet:
 	return ret;
 }
 
 static void __exit truth_mod_exit(void)
 {
+	/* first: afterwards no request is in flight and none can start */
 	truth_genetlink_uninit();
+	truth_pernet_uninit();
 	pr_info("truth %s unloaded\n", TRUTH_MODULE_VERSION);
 }
 

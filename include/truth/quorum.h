@@ -77,4 +77,25 @@ static inline __u64 truth_quorum_commit(const struct truth_quorum_member *m,
 	return commit;
 }
 
+/* The sum of the members' weights. */
+static inline __u64 truth_quorum_total_weight(const struct truth_quorum_member *m,
+					      unsigned int n)
+{
+	__u64 sum = 0;
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		sum += m[i].weight;
+	return sum;
+}
+
+/*
+ * The threshold of a weighted majority: more than half of @total.  With all
+ * weights 1 that is n / 2 + 1, Raft's majority.
+ */
+static inline __u64 truth_quorum_majority(__u64 total)
+{
+	return total / 2 + 1;
+}
+
 #endif /* _TRUTH_QUORUM_H */

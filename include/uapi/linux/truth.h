@@ -9,8 +9,32 @@
  * Documentation/netlink/specs/truth.yaml.
  *
  * Generic netlink family "truth", version TRUTH_GENL_VERSION, netnsok: every
- * network namespace has its own state.  Validation is strict: unknown
- * attributes and unknown flag bits are rejected with an extack message.
+ * network namespace has its own groups and its own clocks, and a caller only
+ * ever sees and touches the state of the namespace its socket lives in.
+ *
+ * Validation is strict for every command: an attribute the command does not
+ * take, an attribute type above the set's maximum, a wrong length, a value
+ * out of range and an unknown flag bit are all rejected, and every rejection
+ * carries an extended-ack (extack) message saying why.  A rejected request
+ * changes nothing.
+ *
+ * Commands marked "admin" need CAP_NET_ADMIN in the user namespace that owns
+ * the caller's network namespace; others get -EPERM with an extack message.
+ *
+ * Integers are in host byte order.  u64 attributes are 64-bit aligned with
+ * the set's PAD attribute, as nla_put_u64_64bit() does.
+ *
+ * Errors used throughout (besides those of the netlink core):
+ *   -EINVAL  missing attribute, wrong length, malformed nest, a value that is
+ *            in range but inconsistent (see each command)
+ *   -ERANGE  an integer outside its documented range, a string too long
+ *   -EPERM   an admin command without CAP_NET_ADMIN
+ *   -ENOENT  no group with this id in this namespace, or no such member
+ *   -EEXIST  TRUTH_CMD_GROUP_NEW with an id that is already in use
+ *   -E2BIG   more members or vector-clock entries than the limits below
+ *   -ENOSPC  the namespace already holds TRUTH_GROUPS_MAX groups, or a
+ *            vector clock would exceed TRUTH_VCLOCK_MAX entries
+ *   -ESTALE  an acknowledgement for a term other than the group's
  *
  * TRUTH_CMD_GET_VERSION
  * ---------------------
@@ -22,8 +46,211 @@
  *     TRUTH_A_VERSION_WIRE:    NLA_U32, the on-wire header version the
  *                              module speaks (TRUTH_WIRE_VERSION)
  *
- * The group, clock and stats commands are added by the module-core work;
- * each is documented here when it lands.
+ * Groups
+ * ------
+ * A group is one replicated log (one Raft group) as this node sees it:
+ * this node's id in it, the voting members with their weights, the commit
+ * threshold, the current term and role, each member's match index (the
+ * highest log index that member has made durable) and the commit index.
+ * The commit index is the largest index whose acknowledging members' weights
+ * add up to at least the threshold, counting only indexes of the current
+ * term (index >= TERM_START, Raft §5.4.2); it never moves backwards.  See
+ * include/truth/quorum.h for the rule itself.
+ *
+ * TRUTH_CMD_GROUP_NEW (admin)
+ * ---------------------------
+ *   Creates a group.  Attributes (enum truth_group_attr):
+ *
+ *     TRUTH_A_GROUP_ID:          NLA_U32, required, 1..U32_MAX; the group's id,
+ *                                unique within the namespace (-EEXIST)
+ *     TRUTH_A_GROUP_SELF:        NLA_U32, required; this node's id, which must
+ *                                be one of the members
+ *     TRUTH_A_GROUP_MEMBER:      NLA_NESTED, required, repeated once per
+ *                                member (at most TRUTH_GROUP_MEMBERS_MAX):
+ *       TRUTH_A_MEMBER_NODE:     NLA_U32, required; the member's node id,
+ *                                unique within the group
+ *       TRUTH_A_MEMBER_WEIGHT:   NLA_U32, optional, default 1; 0 means a
+ *                                non-voting member (a learner)
+ *     TRUTH_A_GROUP_THRESHOLD:   NLA_U64, optional, >= 1 and at most the sum
+ *                                of the weights; absent means a weighted
+ *                                majority, sum / 2 + 1
+ *     TRUTH_A_GROUP_TERM:        NLA_U64, optional, default 0
+ *     TRUTH_A_GROUP_TERM_START:  NLA_U64, optional, default 0; the first log
+ *                                index of the current term
+ *     TRUTH_A_GROUP_ROLE:        NLA_U32, optional, enum truth_role, default
+ *                                TRUTH_ROLE_FOLLOWER
+ *     TRUTH_A_GROUP_COMMIT:      NLA_U64, optional, default 0; the commit
+ *                                index known from before (e.g. read back
+ *                                from disk by the agent after a restart)
+ *     TRUTH_A_GROUP_NAME:        NLA_NUL_STRING, optional, at most
+ *                                TRUTH_GROUP_NAME_MAX - 1 bytes; a label
+ *
+ *   A zero total weight (only learners) is -EINVAL, as is a threshold above
+ *   the total weight: no quorum could ever form.
+ *
+ * TRUTH_CMD_GROUP_SET (admin)
+ * ---------------------------
+ *   Changes a group.  TRUTH_A_GROUP_ID is required (-ENOENT if unknown);
+ *   everything else is optional and absent means "unchanged":
+ *
+ *     TRUTH_A_GROUP_MEMBER:      as for NEW; if any is present, the list
+ *                                replaces the whole member list.  Members that
+ *                                stay keep their match index, new ones start
+ *                                at 0.  SELF must remain a member.  Without a
+ *                                THRESHOLD in the same request the threshold
+ *                                becomes the weighted majority of the new list.
+ *     TRUTH_A_GROUP_THRESHOLD:   as for NEW
+ *     TRUTH_A_GROUP_TERM:        NLA_U64; must not be lower than the current
+ *                                term (-EINVAL).  A higher term needs
+ *                                TRUTH_A_GROUP_TERM_START in the same request
+ *                                (-EINVAL) and resets every match index to 0.
+ *     TRUTH_A_GROUP_TERM_START:  NLA_U64
+ *     TRUTH_A_GROUP_ROLE:        NLA_U32, enum truth_role
+ *     TRUTH_A_GROUP_NAME:        as for NEW
+ *     TRUTH_A_GROUP_FLAGS:       NLA_U32, enum truth_group_flag bits; unknown
+ *                                bits are rejected:
+ *       TRUTH_GROUP_F_RESET_MATCH: set every match index to 0, as a newly
+ *                                elected leader does (Raft figure 2)
+ *
+ *   A change of term or role sends TRUTH_CMD_EVENT_TERM; a change that lets
+ *   the commit index advance sends TRUTH_CMD_EVENT_COMMIT.
+ *
+ * TRUTH_CMD_GROUP_DEL (admin)
+ * ---------------------------
+ *   TRUTH_A_GROUP_ID, required.  Deletes the group and sends
+ *   TRUTH_CMD_EVENT_GROUP_DEL.  -ENOENT if there is no such group.
+ *
+ * TRUTH_CMD_GROUP_GET
+ * -------------------
+ *   Unprivileged.  As a do request it takes TRUTH_A_GROUP_ID (required) and
+ *   replies with one group; as a dump (NLM_F_DUMP) it takes nothing and
+ *   replies with every group of the namespace in ascending id order.  Each
+ *   reply carries TRUTH_A_GROUP_ID, _SELF, _TERM, _TERM_START, _ROLE,
+ *   _THRESHOLD, _COMMIT, _NAME (only if set) and one TRUTH_A_GROUP_MEMBER per
+ *   member with TRUTH_A_MEMBER_NODE, _WEIGHT and _MATCH (NLA_U64, the
+ *   member's match index).
+ *
+ * TRUTH_CMD_GROUP_ACK (admin)
+ * ---------------------------
+ *   Feeds one acknowledgement into the quorum count, as the fast path does
+ *   for ACK packets:
+ *
+ *     TRUTH_A_GROUP_ID:     NLA_U32, required
+ *     TRUTH_A_GROUP_TERM:   NLA_U64, required; must equal the group's term
+ *                           (-ESTALE otherwise)
+ *     TRUTH_A_GROUP_INDEX:  NLA_U64, required; the highest index the member
+ *                           has made durable
+ *     TRUTH_A_GROUP_NODE:   NLA_U32, optional; the acknowledging member.
+ *                           Absent means this node (SELF): the leader's own
+ *                           persisted index, a "local ack".  -ENOENT if not a
+ *                           member.
+ *
+ *   Only a group in role TRUTH_ROLE_LEADER counts acknowledgements; on any
+ *   other role the request is -EINVAL.  A match index never moves backwards:
+ *   an ack below the member's match index is accepted and changes nothing.
+ *   If the commit index advances, TRUTH_CMD_EVENT_COMMIT is sent.  No reply
+ *   but the netlink ack.
+ *
+ * Clocks
+ * ------
+ * Every namespace has a Lamport clock and a hybrid logical clock (HLC,
+ * Kulkarni et al. 2014); every group has a vector clock over node ids.
+ * Replies to the clock commands carry (enum truth_clock_attr):
+ *
+ *     TRUTH_A_CLOCK_LAMPORT:         NLA_U64
+ *     TRUTH_A_CLOCK_HLC:             NLA_U64; the upper 48 bits are physical
+ *                                    time (CLOCK_REALTIME in ns with the low
+ *                                    16 bits cleared), the low 16 bits the
+ *                                    logical counter (include/truth/hlc.h)
+ *     TRUTH_A_CLOCK_HLC_MAX_OFFSET:  NLA_U64, ns
+ *     TRUTH_A_CLOCK_GROUP_ID:        NLA_U32, only if the request named a
+ *                                    group, followed by that group's vector
+ *                                    clock: one TRUTH_A_CLOCK_VCLOCK per node
+ *                                    with a non-zero counter, in ascending
+ *                                    node order:
+ *       TRUTH_A_VCLOCK_NODE:         NLA_U32
+ *       TRUTH_A_VCLOCK_COUNTER:      NLA_U64
+ *
+ * TRUTH_CMD_CLOCK_GET
+ * -------------------
+ *   Unprivileged.  TRUTH_A_CLOCK_GROUP_ID optional (-ENOENT if unknown).
+ *   Reads the clocks without changing them.
+ *
+ * TRUTH_CMD_CLOCK_TICK
+ * --------------------
+ *   Unprivileged: a local event (or a send).  Advances the Lamport clock by
+ *   one and the HLC by the send rule; with TRUTH_A_CLOCK_GROUP_ID also
+ *   increments SELF's entry of that group's vector clock.  Replies with the
+ *   new values: a causal stamp for the caller.
+ *
+ * TRUTH_CMD_CLOCK_MERGE (admin)
+ * -----------------------------
+ *   A receive event: merges a remote stamp into the local clocks.  At least
+ *   one of the following (-EINVAL otherwise):
+ *
+ *     TRUTH_A_CLOCK_LAMPORT:  NLA_U64, 0..2^63-1; Lamport becomes
+ *                             max(local, remote) + 1
+ *     TRUTH_A_CLOCK_HLC:      NLA_U64; the HLC receive rule.  A remote HLC
+ *                             whose physical part is more than the maximum
+ *                             offset ahead of local physical time is
+ *                             rejected with -ERANGE (the clock stays bounded)
+ *     TRUTH_A_CLOCK_GROUP_ID and one TRUTH_A_CLOCK_VCLOCK per entry (at most
+ *                             TRUTH_VCLOCK_MAX, -E2BIG), nodes strictly
+ *                             ascending (-EINVAL): the group's vector clock
+ *                             becomes the entry-wise maximum, then SELF's
+ *                             entry is incremented.  -ENOSPC if the union
+ *                             would hold more than TRUTH_VCLOCK_MAX nodes.
+ *
+ *   Either everything is merged or, on any error, nothing is.  Replies like
+ *   TRUTH_CMD_CLOCK_TICK.
+ *
+ * TRUTH_CMD_CLOCK_SET (admin)
+ * ---------------------------
+ *     TRUTH_A_CLOCK_HLC_MAX_OFFSET:  NLA_U64, required, ns,
+ *                                    TRUTH_HLC_MAX_OFFSET_MIN..
+ *                                    TRUTH_HLC_MAX_OFFSET_MAX; the namespace's
+ *                                    bound on how far a remote HLC may be
+ *                                    ahead (default TRUTH_HLC_MAX_OFFSET_DEFAULT)
+ *   Replies like TRUTH_CMD_CLOCK_GET.
+ *
+ * Statistics
+ * ----------
+ * TRUTH_CMD_STATS_GET
+ * -------------------
+ *   Unprivileged.  TRUTH_A_STATS_GROUP_ID required.  Replies with
+ *   (enum truth_stats_attr, every counter NLA_U64, counted since the group
+ *   was created or last reset):
+ *
+ *     TRUTH_A_STATS_GROUP_ID:         NLA_U32
+ *     TRUTH_A_STATS_ACKS:             acknowledgements accepted
+ *     TRUTH_A_STATS_ACKS_LOCAL:       of those, local (leader's own) acks
+ *     TRUTH_A_STATS_ACKS_REDUNDANT:   of those, acks that did not raise the
+ *                                     member's match index
+ *     TRUTH_A_STATS_ACKS_STALE:       acks refused: wrong term, not leader
+ *     TRUTH_A_STATS_COMMIT_ADVANCES:  times the commit index advanced
+ *     TRUTH_A_STATS_COMMIT_EVENTS:    TRUTH_CMD_EVENT_COMMIT messages sent;
+ *                                     fewer than the advances when advances
+ *                                     were coalesced
+ *
+ * TRUTH_CMD_STATS_RESET (admin)
+ * -----------------------------
+ *   TRUTH_A_STATS_GROUP_ID required.  Sets every counter to zero.
+ *
+ * Events
+ * ------
+ * Sent to the multicast group TRUTH_MCGRP_EVENTS ("events") of the group's
+ * namespace; anyone may listen.
+ *
+ *   TRUTH_CMD_EVENT_COMMIT:     the commit index advanced.  TRUTH_A_GROUP_ID,
+ *                               _TERM, _COMMIT.  One event per advance; when
+ *                               advances race on several CPUs they are
+ *                               coalesced and the event carries the newest
+ *                               index.  Successive events of a group carry
+ *                               strictly increasing commit indexes.  An ack
+ *                               that does not advance the index sends nothing.
+ *   TRUTH_CMD_EVENT_TERM:       the term or the role changed.
+ *                               TRUTH_A_GROUP_ID, _TERM, _ROLE.
+ *   TRUTH_CMD_EVENT_GROUP_DEL:  the group was deleted.  TRUTH_A_GROUP_ID.
  */
 
 #ifndef _UAPI_LINUX_TRUTH_H
@@ -34,10 +261,34 @@
 #define TRUTH_GENL_NAME		"truth"
 #define TRUTH_GENL_VERSION	1
 #define TRUTH_WIRE_VERSION	1
+#define TRUTH_MCGRP_EVENTS	"events"
+
+/* Limits. */
+#define TRUTH_GROUPS_MAX		1024	/* groups per network namespace */
+#define TRUTH_GROUP_MEMBERS_MAX		64	/* members per group */
+#define TRUTH_VCLOCK_MAX		64	/* vector-clock entries */
+#define TRUTH_GROUP_NAME_MAX		32	/* including the NUL */
+#define TRUTH_HLC_MAX_OFFSET_MIN	1000ULL			/* 1 us */
+#define TRUTH_HLC_MAX_OFFSET_MAX	3600000000000ULL	/* 1 h */
+#define TRUTH_HLC_MAX_OFFSET_DEFAULT	500000000ULL		/* 500 ms */
 
 enum truth_cmd {
 	TRUTH_CMD_UNSPEC,
 	TRUTH_CMD_GET_VERSION,
+	TRUTH_CMD_GROUP_NEW,
+	TRUTH_CMD_GROUP_SET,
+	TRUTH_CMD_GROUP_DEL,
+	TRUTH_CMD_GROUP_GET,
+	TRUTH_CMD_GROUP_ACK,
+	TRUTH_CMD_CLOCK_GET,
+	TRUTH_CMD_CLOCK_TICK,
+	TRUTH_CMD_CLOCK_MERGE,
+	TRUTH_CMD_CLOCK_SET,
+	TRUTH_CMD_STATS_GET,
+	TRUTH_CMD_STATS_RESET,
+	TRUTH_CMD_EVENT_COMMIT,
+	TRUTH_CMD_EVENT_TERM,
+	TRUTH_CMD_EVENT_GROUP_DEL,
 	__TRUTH_CMD_MAX
 };
 #define TRUTH_CMD_MAX (__TRUTH_CMD_MAX - 1)
@@ -50,5 +301,83 @@ enum truth_version_attr {
 	__TRUTH_A_VERSION_MAX
 };
 #define TRUTH_A_VERSION_MAX (__TRUTH_A_VERSION_MAX - 1)
+
+/* A node's role in a group; only a leader counts acknowledgements. */
+enum truth_role {
+	TRUTH_ROLE_FOLLOWER,
+	TRUTH_ROLE_CANDIDATE,
+	TRUTH_ROLE_LEADER,
+	__TRUTH_ROLE_MAX
+};
+#define TRUTH_ROLE_MAX (__TRUTH_ROLE_MAX - 1)
+
+enum truth_group_flag {
+	TRUTH_GROUP_F_RESET_MATCH = 1U << 0,
+	__TRUTH_GROUP_F_ALL = TRUTH_GROUP_F_RESET_MATCH
+};
+
+enum truth_group_attr {
+	TRUTH_A_GROUP_UNSPEC,
+	TRUTH_A_GROUP_PAD,
+	TRUTH_A_GROUP_ID,
+	TRUTH_A_GROUP_SELF,
+	TRUTH_A_GROUP_MEMBER,
+	TRUTH_A_GROUP_THRESHOLD,
+	TRUTH_A_GROUP_TERM,
+	TRUTH_A_GROUP_TERM_START,
+	TRUTH_A_GROUP_ROLE,
+	TRUTH_A_GROUP_COMMIT,
+	TRUTH_A_GROUP_NAME,
+	TRUTH_A_GROUP_FLAGS,
+	TRUTH_A_GROUP_NODE,
+	TRUTH_A_GROUP_INDEX,
+	__TRUTH_A_GROUP_MAX
+};
+#define TRUTH_A_GROUP_MAX (__TRUTH_A_GROUP_MAX - 1)
+
+enum truth_member_attr {
+	TRUTH_A_MEMBER_UNSPEC,
+	TRUTH_A_MEMBER_PAD,
+	TRUTH_A_MEMBER_NODE,
+	TRUTH_A_MEMBER_WEIGHT,
+	TRUTH_A_MEMBER_MATCH,
+	__TRUTH_A_MEMBER_MAX
+};
+#define TRUTH_A_MEMBER_MAX (__TRUTH_A_MEMBER_MAX - 1)
+
+enum truth_clock_attr {
+	TRUTH_A_CLOCK_UNSPEC,
+	TRUTH_A_CLOCK_PAD,
+	TRUTH_A_CLOCK_GROUP_ID,
+	TRUTH_A_CLOCK_LAMPORT,
+	TRUTH_A_CLOCK_HLC,
+	TRUTH_A_CLOCK_HLC_MAX_OFFSET,
+	TRUTH_A_CLOCK_VCLOCK,
+	__TRUTH_A_CLOCK_MAX
+};
+#define TRUTH_A_CLOCK_MAX (__TRUTH_A_CLOCK_MAX - 1)
+
+enum truth_vclock_attr {
+	TRUTH_A_VCLOCK_UNSPEC,
+	TRUTH_A_VCLOCK_PAD,
+	TRUTH_A_VCLOCK_NODE,
+	TRUTH_A_VCLOCK_COUNTER,
+	__TRUTH_A_VCLOCK_MAX
+};
+#define TRUTH_A_VCLOCK_MAX (__TRUTH_A_VCLOCK_MAX - 1)
+
+enum truth_stats_attr {
+	TRUTH_A_STATS_UNSPEC,
+	TRUTH_A_STATS_PAD,
+	TRUTH_A_STATS_GROUP_ID,
+	TRUTH_A_STATS_ACKS,
+	TRUTH_A_STATS_ACKS_LOCAL,
+	TRUTH_A_STATS_ACKS_REDUNDANT,
+	TRUTH_A_STATS_ACKS_STALE,
+	TRUTH_A_STATS_COMMIT_ADVANCES,
+	TRUTH_A_STATS_COMMIT_EVENTS,
+	__TRUTH_A_STATS_MAX
+};
+#define TRUTH_A_STATS_MAX (__TRUTH_A_STATS_MAX - 1)
 
 #endif /* _UAPI_LINUX_TRUTH_H */

@@ -1,0 +1,375 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Groups and quorum counting.  Acknowledgements can arrive on every CPU at
+ * once (netlink callers now, the tc fast path later); each group's spinlock
+ * makes every ack and the commit recomputation it triggers one atomic step,
+ * so the commit index is exactly what the rule gives for the acks seen.
+ * Events are sent outside the lock; see truth_group_send_commits() for how
+ * advances are coalesced.
+ */
+
+#include <linux/netlink.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include "group.h"
+#include "netlink.h"
+#include "pernet.h"
+
+struct truth_group *truth_group_lookup_rcu(struct truth_net *tn, u32 id)
+{
+	RCU_LOCKDEP_WARN(!rcu_read_lock_held(), "group lookup without rcu_read_lock()");
+	return xa_load(&tn->groups, id);
+}
+
+static struct truth_quorum_member *
+truth_member_find(struct truth_quorum_member *m, u32 n, u32 node)
+{
+	u32 i;
+
+	for (i = 0; i < n; i++)
+		if (m[i].id == node)
+			return &m[i];
+	return NULL;
+}
+
+/* Whether a member list, SELF and threshold can ever form a quorum. */
+static int truth_group_check_quorum(struct truth_quorum_member *m, u32 n,
+				    u32 self, u64 threshold,
+				    struct netlink_ext_ack *extack)
+{
+	u64 total = truth_quorum_total_weight(m, n);
+
+	if (unlikely(!truth_member_find(m, n, self))) {
+		NL_SET_ERR_MSG(extack, "SELF is not a member of the group");
+		return -EINVAL;
+	}
+	if (unlikely(!total)) {
+		NL_SET_ERR_MSG(extack, "the members' total weight is zero");
+		return -EINVAL;
+	}
+	if (unlikely(threshold > total)) {
+		NL_SET_ERR_MSG(extack, "threshold exceeds the members' total weight");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * Recompute the commit index after a match index, the members or the
+ * threshold changed.  Returns true if the caller must send commit events:
+ * the index advanced and no other CPU is already sending them.
+ */
+static bool truth_group_recommit(struct truth_group *g)
+{
+	u64 commit;
+
+	lockdep_assert_held(&g->lock);
+	commit = truth_quorum_commit(g->members, g->n_members, g->threshold,
+				     g->term_start, g->commit);
+	if (commit == g->commit)
+		return false;
+	g->commit = commit;
+	g->stats.commit_advances++;
+	if (g->event_busy)
+		return false;
+	g->event_busy = true;
+	return true;
+}
+
+/*
+ * Send TRUTH_CMD_EVENT_COMMIT until the last one sent carries the current
+ * commit index.  Only the CPU that set event_busy runs this, so events leave
+ * in order with strictly increasing indexes; advances other CPUs make while
+ * it sends are folded into its next event instead of each sending one.
+ * Called without g->lock, with @g kept alive by RCU or config_lock.
+ */
+static void truth_group_send_commits(struct truth_group *g)
+{
+	u64 term, commit;
+
+	for (;;) {
+		spin_lock_bh(&g->lock);
+		if (g->dead || g->commit == g->commit_sent) {
+			g->event_busy = false;
+			spin_unlock_bh(&g->lock);
+			return;
+		}
+		commit = g->commit;
+		term = g->term;
+		g->commit_sent = commit;
+		g->stats.commit_events++;
+		spin_unlock_bh(&g->lock);
+		truth_event_commit(g->tn->net, g->id, term, commit);
+	}
+}
+
+int truth_group_new(struct truth_net *tn, struct truth_group_config *cfg,
+		    struct netlink_ext_ack *extack)
+{
+	struct truth_group *g;
+	u64 threshold;
+	int ret;
+
+	threshold = cfg->has_threshold ? cfg->threshold :
+		truth_quorum_majority(truth_quorum_total_weight(cfg->members,
+								cfg->n_members));
+	ret = truth_group_check_quorum(cfg->members, cfg->n_members, cfg->self,
+				       threshold, extack);
+	if (ret)
+		return ret;
+
+	mutex_lock(&tn->config_lock);
+	ret = -EEXIST;
+	if (unlikely(xa_load(&tn->groups, cfg->id))) {
+		NL_SET_ERR_MSG(extack, "a group with this id already exists");
+		goto out;
+	}
+	ret = -ENOSPC;
+	if (unlikely(tn->n_groups >= TRUTH_GROUPS_MAX)) {
+		NL_SET_ERR_MSG(extack, "the namespace already has TRUTH_GROUPS_MAX groups");
+		goto out;
+	}
+	ret = -ENOMEM;
+	g = kzalloc(sizeof(*g), GFP_KERNEL);
+	if (unlikely(!g))
+		goto out;
+
+	g->tn = tn;
+	g->id = cfg->id;
+	g->self = cfg->self;
+	spin_lock_init(&g->lock);
+	g->role = cfg->has_role ? cfg->role : TRUTH_ROLE_FOLLOWER;
+	g->threshold = threshold;
+	g->term = cfg->has_term ? cfg->term : 0;
+	g->term_start = cfg->has_term_start ? cfg->term_start : 0;
+	g->commit = cfg->has_commit ? cfg->commit : 0;
+	g->commit_sent = g->commit;
+	if (cfg->has_name)
+		strscpy(g->name, cfg->name, sizeof(g->name));
+	g->n_members = cfg->n_members;
+	memcpy(g->members, cfg->members,
+	       cfg->n_members * sizeof(cfg->members[0]));
+	truth_vclock_init(&g->vclock);
+
+	ret = xa_insert(&tn->groups, g->id, g, GFP_KERNEL);
+	if (unlikely(ret)) {
+		NL_SET_ERR_MSG(extack, "cannot insert the group");
+		kfree(g);
+		goto out;
+	}
+	tn->n_groups++;
+out:
+	mutex_unlock(&tn->config_lock);
+	return ret;
+}
+
+/* Validate @cfg against @g and complete it with what stays unchanged. */
+static int truth_group_set_prepare(struct truth_group *g,
+				   struct truth_group_config *cfg,
+				   struct netlink_ext_ack *extack)
+{
+	int ret;
+
+	lockdep_assert_held(&g->tn->config_lock);
+
+	ret = -EINVAL;
+	if (cfg->has_term && unlikely(cfg->term < g->term)) {
+		NL_SET_ERR_MSG(extack, "the term must not go backwards");
+		goto out;
+	}
+	if (cfg->has_term && cfg->term > g->term && unlikely(!cfg->has_term_start)) {
+		NL_SET_ERR_MSG(extack, "a new term needs TERM_START, the first index of the term");
+		goto out;
+	}
+	if (!cfg->has_members) {
+		cfg->n_members = g->n_members;
+		memcpy(cfg->members, g->members,
+		       g->n_members * sizeof(g->members[0]));
+	}
+	if (!cfg->has_threshold)
+		cfg->threshold = cfg->has_members ?
+			truth_quorum_majority(truth_quorum_total_weight(cfg->members,
+									cfg->n_members)) :
+			g->threshold;
+	ret = truth_group_check_quorum(cfg->members, cfg->n_members, g->self,
+				       cfg->threshold, extack);
+out:
+	return ret;
+}
+
+int truth_group_set(struct truth_net *tn, struct truth_group_config *cfg,
+		    struct netlink_ext_ack *extack)
+{
+	bool send = false, term_changed = false;
+	struct truth_quorum_member *m;
+	struct truth_group *g;
+	u64 term = 0;
+	u32 role = 0;
+	int ret;
+	u32 i;
+
+	mutex_lock(&tn->config_lock);
+	ret = -ENOENT;
+	g = xa_load(&tn->groups, cfg->id);
+	if (unlikely(!g)) {
+		NL_SET_ERR_MSG(extack, "no such group");
+		goto out;
+	}
+	ret = truth_group_set_prepare(g, cfg, extack);
+	if (ret)
+		goto out;
+
+	spin_lock_bh(&g->lock);
+	if (cfg->has_members) {
+		/* members that stay keep what they have acknowledged */
+		for (i = 0; i < cfg->n_members; i++) {
+			m = truth_member_find(g->members, g->n_members,
+					      cfg->members[i].id);
+			cfg->members[i].match = m ? m->match : 0;
+		}
+		memcpy(g->members, cfg->members,
+		       cfg->n_members * sizeof(cfg->members[0]));
+		g->n_members = cfg->n_members;
+	}
+	g->threshold = cfg->threshold;
+	if (cfg->has_term && cfg->term != g->term) {
+		g->term = cfg->term;
+		term_changed = true;
+		cfg->flags |= TRUTH_GROUP_F_RESET_MATCH;
+	}
+	if (cfg->has_term_start)
+		g->term_start = cfg->term_start;
+	if (cfg->has_role && cfg->role != g->role) {
+		g->role = cfg->role;
+		term_changed = true;
+	}
+	if (cfg->flags & TRUTH_GROUP_F_RESET_MATCH)
+		for (i = 0; i < g->n_members; i++)
+			g->members[i].match = 0;
+	if (cfg->has_name)
+		strscpy(g->name, cfg->name, sizeof(g->name));
+	send = truth_group_recommit(g);
+	term = g->term;
+	role = g->role;
+	spin_unlock_bh(&g->lock);
+
+	if (term_changed)
+		truth_event_term(tn->net, g->id, term, role);
+	if (send)
+		truth_group_send_commits(g);
+	ret = 0;
+out:
+	mutex_unlock(&tn->config_lock);
+	return ret;
+}
+
+static void truth_group_kill(struct truth_net *tn, struct truth_group *g)
+{
+	lockdep_assert_held(&tn->config_lock);
+	xa_erase(&tn->groups, g->id);
+	spin_lock_bh(&g->lock);
+	g->dead = true;
+	spin_unlock_bh(&g->lock);
+	tn->n_groups--;
+	kfree_rcu(g, rcu);
+}
+
+int truth_group_del(struct truth_net *tn, u32 id,
+		    struct netlink_ext_ack *extack)
+{
+	struct truth_group *g;
+	int ret;
+
+	mutex_lock(&tn->config_lock);
+	ret = -ENOENT;
+	g = xa_load(&tn->groups, id);
+	if (unlikely(!g)) {
+		NL_SET_ERR_MSG(extack, "no such group");
+		goto out;
+	}
+	truth_group_kill(tn, g);
+	truth_event_group_del(tn->net, id);
+	ret = 0;
+out:
+	mutex_unlock(&tn->config_lock);
+	return ret;
+}
+
+void truth_groups_destroy(struct truth_net *tn)
+{
+	struct truth_group *g;
+	unsigned long id;
+
+	lockdep_assert_held(&tn->config_lock);
+	xa_for_each(&tn->groups, id, g)
+		truth_group_kill(tn, g);
+}
+
+int truth_group_ack(struct truth_group *g, u64 term, u64 index,
+		    bool has_node, u32 node, struct netlink_ext_ack *extack)
+{
+	struct truth_quorum_member *m;
+	bool send = false;
+	int ret;
+
+	spin_lock_bh(&g->lock);
+	ret = -ENOENT;
+	if (unlikely(g->dead)) {
+		NL_SET_ERR_MSG(extack, "no such group");
+		goto out;
+	}
+	if (!has_node)
+		node = g->self;
+	ret = -EINVAL;
+	if (unlikely(g->role != TRUTH_ROLE_LEADER)) {
+		g->stats.acks_stale++;
+		NL_SET_ERR_MSG(extack, "this node is not the group's leader");
+		goto out;
+	}
+	ret = -ESTALE;
+	if (unlikely(term != g->term)) {
+		g->stats.acks_stale++;
+		NL_SET_ERR_MSG(extack, "the ack's term is not the group's term");
+		goto out;
+	}
+	ret = -ENOENT;
+	m = truth_member_find(g->members, g->n_members, node);
+	if (unlikely(!m)) {
+		NL_SET_ERR_MSG(extack, "no such member in the group");
+		goto out;
+	}
+	ret = 0;
+	g->stats.acks++;
+	if (node == g->self)
+		g->stats.acks_local++;
+	if (index <= m->match) {
+		g->stats.acks_redundant++;
+		goto out;
+	}
+	m->match = index;
+	send = truth_group_recommit(g);
+out:
+	spin_unlock_bh(&g->lock);
+	if (send)
+		truth_group_send_commits(g);
+	return ret;
+}
+
+int truth_group_stats(struct truth_group *g, struct truth_group_stats *out,
+		      bool reset, struct netlink_ext_ack *extack)
+{
+	int ret = 0;
+
+	spin_lock_bh(&g->lock);
+	if (unlikely(g->dead)) {
+		NL_SET_ERR_MSG(extack, "no such group");
+		ret = -ENOENT;
+	} else if (reset) {
+		memset(&g->stats, 0, sizeof(g->stats));
+	} else {
+		*out = g->stats;
+	}
+	spin_unlock_bh(&g->lock);
+	return ret;
+}

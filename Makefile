@@ -51,20 +51,31 @@ VM_TESTS	:= $(patsubst selftests/vm/%.c,$(BUILD)/selftests/vm/%,$(VM_TEST_SRCS))
 FIX_SRCS	:= $(wildcard selftests/harness/fixtures/*.c)
 FIX_BINS	:= $(patsubst selftests/harness/fixtures/%.c,$(BUILD)/selftests/harness/fixtures/%,$(FIX_SRCS))
 
+# eBPF: bpf/NAME.bpf.c -> build/bpf/NAME.bpf.o and the skeleton
+# build/bpf/NAME.skel.h, against build/bpf/vmlinux.h dumped from the target
+# kernel's BTF (KDIR's vmlinux), never committed
+BPF_SRCS	:= $(wildcard bpf/*.bpf.c)
+BPF_OBJS	:= $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
+BPF_SKELS	:= $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.skel.h,$(BPF_SRCS))
+VMLINUX_BTF	?= $(KDIR)/vmlinux
+BPF_CFLAGS	:= -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -I$(BUILD)/bpf -Ibpf -Iinclude -Iinclude/uapi
+LIBBPF_LIBS	:= $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null)
+
 KMOD		:= kmod/truth.ko
 KMOD_SRCS	:= $(wildcard kmod/*.c kmod/*.h kmod/Kbuild include/truth/*.h include/uapi/linux/*.h)
 
-.PHONY: all deps kmod agent selftests check check-host check-vm check-harness \
+.PHONY: all deps kmod bpf agent selftests check check-host check-vm check-harness \
 	demo vm vm-shell install dkms-install dkms-uninstall style torture bench \
 	clean help
 
-all: deps kmod agent selftests
+all: deps kmod bpf agent selftests
 
 help:
 	@echo 'truth: make targets'
 	@echo '  all (default)  deps, truth.ko, agent binaries, bpf objects, selftests'
 	@echo '  deps           install build/test packages (scripts/deps.sh, needs root once)'
 	@echo '  kmod           kmod/truth.ko against KDIR=$(KDIR)'
+	@echo '  bpf            eBPF objects and libbpf skeletons into build/bpf/'
 	@echo '  agent          truthctl and the agent libraries into build/'
 	@echo '  selftests      host and VM test programs into build/selftests/'
 	@echo '  check          every test layer: host, VM kselftests, VM-harness self-tests'
@@ -93,6 +104,19 @@ $(KMOD): $(KMOD_SRCS) Kbuild
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 	@readelf -S $@ | grep -q '\.BTF' || { echo "$@ has no .BTF section: kfuncs would not register (pahole/vmlinux missing?)"; exit 1; }
 
+# ---------------------------------------------------------------- eBPF
+bpf: $(BPF_OBJS) $(BPF_SKELS)
+
+$(BUILD)/bpf/vmlinux.h: $(VMLINUX_BTF)
+	@mkdir -p $(dir $@)
+	$(BPFTOOL) btf dump file $< format c > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(BUILD)/bpf/vmlinux.h
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) > $@.tmp && mv $@.tmp $@
+
 # ---------------------------------------------------------------- agent
 agent: $(CTL_BIN) $(if $(RAFT_SRCS),$(RAFT_LIB))
 
@@ -120,9 +144,9 @@ $(BUILD)/selftests/host/%: selftests/host/%.c $(HOST_LIB_OBJS) $(if $(RAFT_SRCS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(KSFT_CFLAGS) -MMD -MP -o $@ $< $(HOST_LIB_OBJS) $(if $(RAFT_SRCS),$(RAFT_LIB)) -lm
 
-$(BUILD)/selftests/vm/%: selftests/vm/%.c
+$(BUILD)/selftests/vm/%: selftests/vm/%.c $(BPF_SKELS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(KSFT_CFLAGS) $(LIBNL_CFLAGS) -MMD -MP -o $@ $< $(LIBNL_LIBS) -lpthread
+	$(CC) $(CFLAGS) $(KSFT_CFLAGS) $(LIBNL_CFLAGS) -I$(BUILD)/bpf -Ibpf -MMD -MP -o $@ $< $(LIBNL_LIBS) $(LIBBPF_LIBS) -lpthread
 
 $(BUILD)/selftests/harness/fixtures/%: selftests/harness/fixtures/%.c
 	@mkdir -p $(dir $@)

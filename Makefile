@@ -33,12 +33,14 @@ LIBNL_LIBS	:= $(shell $(PKG_CONFIG) --libs libnl-genl-3.0 2>/dev/null)
 KSFT_CFLAGS	:= -isystem $(KSFT) -Iselftests/lib -Wno-missing-prototypes -Wno-sign-compare
 
 # ---------------------------------------------------------------- sources
-# agent/raft: the consensus core (no I/O), a static library
-RAFT_SRCS	:= $(wildcard agent/raft/*.c)
-RAFT_LIB	:= $(BUILD)/libtruthraft.a
-# agent/ctl: truthctl, one file per subcommand
+# agent/<subsystem>/*.c: the agent's parts (raft/ the consensus core with no
+# I/O, storage, transport, ...), one static library that truthd, truthctl and
+# the host tests link; agent/ctl/ is truthctl itself
+AGENT_SRCS	:= $(filter-out agent/ctl/%,$(wildcard agent/*/*.c))
+AGENT_LIB	:= $(BUILD)/libtruthagent.a
 CTL_SRCS	:= $(wildcard agent/ctl/*.c)
 CTL_BIN		:= $(BUILD)/truthctl
+AGENT_LIBS	:= -lm -lpthread
 # host tests: each selftests/host/test_*.c is one TAP program; the files in
 # selftests/host/lib/ are support code linked into all of them
 HOST_LIB_SRCS	:= $(wildcard selftests/host/lib/*.c)
@@ -118,14 +120,15 @@ $(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) > $@.tmp && mv $@.tmp $@
 
 # ---------------------------------------------------------------- agent
-agent: $(CTL_BIN) $(if $(RAFT_SRCS),$(RAFT_LIB))
+agent: $(CTL_BIN) $(if $(AGENT_SRCS),$(AGENT_LIB))
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LIBNL_CFLAGS) -MMD -MP -c $< -o $@
 
-$(RAFT_LIB): $(patsubst %.c,$(BUILD)/%.o,$(RAFT_SRCS))
+$(AGENT_LIB): $(patsubst %.c,$(BUILD)/%.o,$(AGENT_SRCS))
 	@mkdir -p $(dir $@)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 $(CTL_BIN): $(patsubst %.c,$(BUILD)/%.o,$(CTL_SRCS))
@@ -140,9 +143,9 @@ $(BUILD)/selftests/host/lib/%.o: selftests/host/lib/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(KSFT_CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/selftests/host/%: selftests/host/%.c $(HOST_LIB_OBJS) $(if $(RAFT_SRCS),$(RAFT_LIB))
+$(BUILD)/selftests/host/%: selftests/host/%.c $(HOST_LIB_OBJS) $(if $(AGENT_SRCS),$(AGENT_LIB))
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(KSFT_CFLAGS) -MMD -MP -o $@ $< $(HOST_LIB_OBJS) $(if $(RAFT_SRCS),$(RAFT_LIB)) -lm
+	$(CC) $(CFLAGS) $(KSFT_CFLAGS) -MMD -MP -o $@ $< $(HOST_LIB_OBJS) $(if $(AGENT_SRCS),$(AGENT_LIB)) $(AGENT_LIBS)
 
 $(BUILD)/selftests/vm/%: selftests/vm/%.c $(BPF_SKELS)
 	@mkdir -p $(dir $@)
@@ -195,7 +198,8 @@ style: deps
 install: kmod agent
 	install -D -m 0755 $(CTL_BIN) $(DESTDIR)$(PREFIX)/sbin/truthctl
 	install -D -m 0644 include/uapi/linux/truth.h $(DESTDIR)$(PREFIX)/include/linux/truth.h
-	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_DIR=updates modules_install
+	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_DIR=updates \
+		$(if $(DESTDIR),INSTALL_MOD_PATH=$(DESTDIR)) modules_install
 
 dkms-install:
 	@scripts/dkms.sh install $(KREL)

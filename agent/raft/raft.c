@@ -622,6 +622,7 @@ enum raft_role raft_role(const struct raft *r) { return r->role; }
 uint32_t raft_id(const struct raft *r) { return r->id; }
 uint64_t raft_term(const struct raft *r) { return r->term; }
 uint32_t raft_leader(const struct raft *r) { return r->leader; }
+uint32_t raft_vote(const struct raft *r) { return r->vote; }
 uint64_t raft_commit_index(const struct raft *r) { return r->log.committed; }
 uint64_t raft_applied_index(const struct raft *r) { return r->log.applied; }
 uint64_t raft_first_index(const struct raft *r) { return r->log.snap_index + 1; }
@@ -630,6 +631,7 @@ uint64_t raft_snapshot_index(const struct raft *r) { return r->log.snap_index; }
 uint64_t raft_snapshot_term(const struct raft *r) { return r->log.snap_term; }
 const struct raft_conf *raft_conf(const struct raft *r) { return &r->conf; }
 uint32_t raft_transfer_target(const struct raft *r) { return r->transfer_target; }
+const struct raft_snapshot *raft_last_snapshot(const struct raft *r) { return &r->snap; }
 
 const struct raft_entry *raft_entry_at(const struct raft *r, uint64_t index)
 {

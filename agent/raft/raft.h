@@ -271,6 +271,7 @@ enum raft_role raft_role(const struct raft *r);
 uint32_t raft_id(const struct raft *r);
 uint64_t raft_term(const struct raft *r);
 uint32_t raft_leader(const struct raft *r);
+uint32_t raft_vote(const struct raft *r);
 uint64_t raft_commit_index(const struct raft *r);
 uint64_t raft_applied_index(const struct raft *r);
 uint64_t raft_first_index(const struct raft *r);	/* snapshot index + 1 */
@@ -282,6 +283,8 @@ const struct raft_entry *raft_entry_at(const struct raft *r, uint64_t index);
 /* Term of entry at index (snapshot's term at its index), 0 if unknown. */
 uint64_t raft_term_at(const struct raft *r, uint64_t index);
 const struct raft_conf *raft_conf(const struct raft *r);
+/* The latest snapshot (taken here or received); index 0 if none. */
+const struct raft_snapshot *raft_last_snapshot(const struct raft *r);
 uint32_t raft_transfer_target(const struct raft *r);
 
 /* ---------------------------------------------------------- helpers */

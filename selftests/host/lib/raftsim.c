@@ -1,0 +1,848 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * raftsim: the deterministic cluster (see raftsim.h).  This file is the
+ * event loop, the network, the disks and the state machines; the property
+ * checker is raftsim_check.c and the clients raftsim_client.c.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "raftsim.h"
+
+enum { EV_TICK, EV_DELIVER, EV_SYNC };
+
+struct raftsim_event {
+	uint64_t time, seq;	/* ordering: time, then insertion order */
+	uint8_t type;		/* EV_* */
+	uint32_t node;		/* target node */
+	uint32_t gen;		/* node generation it was meant for */
+	struct raft_msg *msg;	/* EV_DELIVER: owned deep copy */
+};
+
+uint64_t raftsim_rand(struct raftsim *s)
+{
+	uint64_t z = (s->rng += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static void *xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n);
+	if (!p) {
+		fprintf(stderr, "raftsim: out of memory\n");
+		abort();
+	}
+	return p;
+}
+
+/* ---------------------------------------------------------- event queue */
+
+static bool ev_less(const struct raftsim_event *a, const struct raftsim_event *b)
+{
+	return a->time < b->time || (a->time == b->time && a->seq < b->seq);
+}
+
+static void ev_push(struct raftsim *s, struct raftsim_event ev)
+{
+	uint32_t i;
+
+	if (s->n_ev == s->cap_ev) {
+		s->cap_ev = s->cap_ev ? 2 * s->cap_ev : 256;
+		s->heap = xrealloc(s->heap, s->cap_ev * sizeof(*s->heap));
+	}
+	ev.seq = s->ev_seq++;
+	i = s->n_ev++;
+	while (i > 0) {
+		uint32_t p = (i - 1) / 2;
+
+		if (!ev_less(&ev, &s->heap[p]))
+			break;
+		s->heap[i] = s->heap[p];
+		i = p;
+	}
+	s->heap[i] = ev;
+}
+
+static struct raftsim_event ev_pop(struct raftsim *s)
+{
+	struct raftsim_event top = s->heap[0], last = s->heap[--s->n_ev];
+	uint32_t i = 0;
+
+	for (;;) {
+		uint32_t c = 2 * i + 1;
+
+		if (c >= s->n_ev)
+			break;
+		if (c + 1 < s->n_ev && ev_less(&s->heap[c + 1], &s->heap[c]))
+			c++;
+		if (!ev_less(&s->heap[c], &last))
+			break;
+		s->heap[i] = s->heap[c];
+		i = c;
+	}
+	if (s->n_ev)
+		s->heap[i] = last;
+	return top;
+}
+
+/* ---------------------------------------------------------- messages */
+
+static struct raft_msg *msg_dup(const struct raft_msg *m)
+{
+	struct raft_msg *c = xrealloc(NULL, sizeof(*c));
+	uint32_t i;
+
+	*c = *m;
+	c->entries = NULL;
+	c->data = NULL;
+	if (m->n_entries) {
+		c->entries = xrealloc(NULL, m->n_entries * sizeof(*c->entries));
+		for (i = 0; i < m->n_entries; i++) {
+			c->entries[i] = m->entries[i];
+			c->entries[i].data = NULL;
+			if (m->entries[i].len) {
+				c->entries[i].data = xrealloc(NULL, m->entries[i].len);
+				memcpy(c->entries[i].data, m->entries[i].data,
+				       m->entries[i].len);
+			}
+		}
+	}
+	if (m->len && m->data) {
+		c->data = xrealloc(NULL, m->len);
+		memcpy(c->data, m->data, m->len);
+	}
+	return c;
+}
+
+static void msg_free(struct raft_msg *m)
+{
+	uint32_t i;
+
+	if (!m)
+		return;
+	for (i = 0; i < m->n_entries; i++)
+		free(m->entries[i].data);
+	free(m->entries);
+	free(m->data);
+	free(m);
+}
+
+static uint32_t latency(struct raftsim *s)
+{
+	uint32_t span = s->o.lat_max_us - s->o.lat_min_us;
+
+	return s->o.lat_min_us + (span ? raftsim_rand(s) % (span + 1) : 0);
+}
+
+static void net_send(struct raftsim *s, uint32_t from, const struct raft_msg *m)
+{
+	struct raftsim_event ev = { 0 };
+	uint32_t copies = 1, i;
+
+	if (m->to < 1 || m->to > RAFTSIM_MAX_NODES || s->cut[from][m->to])
+		return;
+	if (s->o.loss_pm && raftsim_rand(s) % 1000 < s->o.loss_pm)
+		return;
+	if (s->o.dup_pm && raftsim_rand(s) % 1000 < s->o.dup_pm)
+		copies = 2;
+	for (i = 0; i < copies; i++) {
+		ev.time = s->now + latency(s);
+		ev.type = EV_DELIVER;
+		ev.node = m->to;
+		ev.msg = msg_dup(m);
+		ev_push(s, ev);
+	}
+}
+
+/* ---------------------------------------------------------- clocks */
+
+uint64_t raftsim_local_time(const struct raftsim *s, uint32_t id)
+{
+	const struct raftsim_node *nd = &s->nodes[id];
+
+	return nd->clock_offset + s->now +
+	       (int64_t)s->now * nd->rate_ppm / 1000000;
+}
+
+static uint64_t tick_period(const struct raftsim *s, const struct raftsim_node *nd)
+{
+	/* a fast clock reaches the next tick sooner in true time */
+	return (uint64_t)s->o.tick_us * 1000000 / (1000000 + nd->rate_ppm);
+}
+
+static void schedule_tick(struct raftsim *s, struct raftsim_node *nd,
+			  uint64_t delay)
+{
+	struct raftsim_event ev = { 0 };
+
+	ev.time = s->now + delay;
+	ev.type = EV_TICK;
+	ev.node = nd->id;
+	ev.gen = nd->gen;
+	ev_push(s, ev);
+}
+
+/* ---------------------------------------------------------- disk */
+
+static void disk_truncate(struct raftsim_node *nd, uint64_t from)
+{
+	while (nd->n_log && nd->log[nd->n_log - 1].index >= from) {
+		nd->n_log--;
+		free(nd->log[nd->n_log].data);
+	}
+}
+
+static void disk_append(struct raftsim_node *nd, const struct raft_entry *e)
+{
+	struct raft_entry *d;
+
+	if (nd->n_log == nd->cap_log) {
+		nd->cap_log = nd->cap_log ? 2 * nd->cap_log : 64;
+		nd->log = xrealloc(nd->log, nd->cap_log * sizeof(*nd->log));
+	}
+	d = &nd->log[nd->n_log++];
+	*d = *e;
+	d->data = NULL;
+	if (e->len) {
+		d->data = xrealloc(NULL, e->len);
+		memcpy(d->data, e->data, e->len);
+	}
+}
+
+/* Drop durable entries up to index (now inside the snapshot). */
+static void disk_drop_prefix(struct raftsim_node *nd, uint64_t index)
+{
+	uint64_t k = 0, i;
+
+	while (k < nd->n_log && nd->log[k].index <= index)
+		free(nd->log[k++].data);
+	for (i = k; i < nd->n_log; i++)
+		nd->log[i - k] = nd->log[i];
+	nd->n_log -= k;
+}
+
+static void disk_put_snapshot(struct raftsim_node *nd,
+			      const struct raft_snapshot *sn)
+{
+	free(nd->snap.data);
+	nd->snap = *sn;
+	nd->snap.data = NULL;
+	if (sn->size) {
+		nd->snap.data = xrealloc(NULL, sn->size);
+		memcpy(nd->snap.data, sn->data, sn->size);
+	}
+}
+
+/*
+ * Make a ready durable, or (crash, failed write) only a prefix of it: the
+ * snapshot, then the entries, then the hard state, which is the order a WAL
+ * writes them in, so a torn write never leaves a hard state without the
+ * entries before it.  items counts snapshot + entries + hard state.
+ */
+static void disk_write(struct raftsim_node *nd, const struct raft_ready *rd,
+		       uint64_t items)
+{
+	uint32_t i;
+
+	if (rd->snapshot) {
+		const struct raft_snapshot *sn = rd->snapshot;
+		bool keep = false;
+
+		if (!items--)
+			return;
+		for (i = 0; i < nd->n_log; i++)
+			if (nd->log[i].index == sn->index)
+				keep = nd->log[i].term == sn->term;
+		if (keep)
+			disk_drop_prefix(nd, sn->index);
+		else
+			disk_truncate(nd, 0);
+		disk_put_snapshot(nd, sn);
+	}
+	for (i = 0; i < rd->n_entries; i++) {
+		if (!items--)
+			return;
+		if (i == 0)
+			disk_truncate(nd, rd->entries[0].index);
+		disk_append(nd, &rd->entries[i]);
+	}
+	if (rd->hs_changed && items)
+		nd->hs = rd->hs;
+}
+
+static uint64_t ready_items(const struct raft_ready *rd)
+{
+	return (rd->snapshot ? 1 : 0) + rd->n_entries + (rd->hs_changed ? 1 : 0);
+}
+
+/* ---------------------------------------------------------- state machine */
+
+static void sm_reset(struct raftsim_node *nd)
+{
+	nd->n_sm = 0;
+	nd->sm_applied = 0;
+	nd->sm_snap_at = 0;
+	raft_sessions_free(nd->sessions);
+	nd->sessions = raft_sessions_new();
+}
+
+static void sm_push(struct raftsim_node *nd, uint64_t client, uint64_t seq,
+		    uint64_t index)
+{
+	if (nd->n_sm == nd->cap_sm) {
+		nd->cap_sm = nd->cap_sm ? 2 * nd->cap_sm : 64;
+		nd->sm = xrealloc(nd->sm, nd->cap_sm * sizeof(*nd->sm));
+	}
+	nd->sm[nd->n_sm].client_id = client;
+	nd->sm[nd->n_sm].seq = seq;
+	nd->sm[nd->n_sm].index = index;
+	nd->n_sm++;
+}
+
+/* Snapshot format: u64 count, count x {client, seq, index}, sessions. */
+static void *sm_encode(struct raftsim_node *nd, uint64_t *size)
+{
+	size_t ss = raft_sessions_size(nd->sessions);
+	uint64_t n = 8 + nd->n_sm * 24 + ss;
+	uint8_t *buf = xrealloc(NULL, n);
+
+	memcpy(buf, &nd->n_sm, 8);
+	for (uint64_t i = 0; i < nd->n_sm; i++) {
+		memcpy(buf + 8 + 24 * i, &nd->sm[i].client_id, 8);
+		memcpy(buf + 16 + 24 * i, &nd->sm[i].seq, 8);
+		memcpy(buf + 24 + 24 * i, &nd->sm[i].index, 8);
+	}
+	raft_sessions_encode(nd->sessions, buf + 8 + nd->n_sm * 24);
+	*size = n;
+	return buf;
+}
+
+static bool sm_restore(struct raftsim_node *nd, const struct raft_snapshot *sn)
+{
+	const uint8_t *p = sn->data;
+	uint64_t n, i;
+
+	sm_reset(nd);
+	nd->sm_applied = sn->index;
+	nd->sm_snap_at = sn->index;
+	if (!sn->size)
+		return true;
+	if (sn->size < 8)
+		return false;
+	memcpy(&n, p, 8);
+	if (8 + 24 * n > sn->size)
+		return false;
+	for (i = 0; i < n; i++) {
+		uint64_t c, q, x;
+
+		memcpy(&c, p + 8 + 24 * i, 8);
+		memcpy(&q, p + 16 + 24 * i, 8);
+		memcpy(&x, p + 24 + 24 * i, 8);
+		sm_push(nd, c, q, x);
+	}
+	return !raft_sessions_decode(nd->sessions, p + 8 + 24 * n,
+				     sn->size - 8 - 24 * n);
+}
+
+static void client_reply(struct raftsim *s, struct raftsim_node *nd,
+			 const struct raft_entry *e)
+{
+	uint32_t i;
+
+	for (i = 0; i < s->n_clients; i++) {
+		struct raftsim_client *c = &s->clients[i];
+
+		if (c->id != e->client_id || !c->pending || c->seq != e->client_seq ||
+		    c->target != nd->id)
+			continue;
+		if (s->n_acks == s->cap_acks) {
+			s->cap_acks = s->cap_acks ? 2 * s->cap_acks : 64;
+			s->acks = xrealloc(s->acks, s->cap_acks * sizeof(*s->acks));
+		}
+		s->acks[s->n_acks].client_id = c->id;
+		s->acks[s->n_acks].seq = c->seq;
+		s->acks[s->n_acks].index = e->index;
+		s->n_acks++;
+		c->pending = false;
+		c->acked++;
+		c->seq++;
+	}
+}
+
+static void sm_apply(struct raftsim *s, struct raftsim_node *nd,
+		     const struct raft_entry *e)
+{
+	raftsim_check_apply(s, nd, e);
+	nd->sm_applied = e->index;
+	if (e->type != RAFT_ENTRY_NORMAL)
+		return;
+	/* diss. §6.3: apply a (client, seq) once; answer duplicates from the table */
+	if (raft_sessions_admit(nd->sessions, e->client_id, e->client_seq) > 0)
+		sm_push(nd, e->client_id, e->client_seq, e->index);
+	else
+		nd->dup_skipped++;
+	client_reply(s, nd, e);
+}
+
+void raftsim_take_snapshot(struct raftsim *s, uint32_t id)
+{
+	struct raftsim_node *nd = &s->nodes[id];
+	uint64_t size;
+	void *data;
+
+	if (!nd->up || nd->busy || nd->sm_applied <= nd->sm_snap_at)
+		return;
+	data = sm_encode(nd, &size);
+	if (raft_snapshot_taken(nd->r, nd->sm_applied, data, size,
+				s->o.snapshot_keep) == RAFT_OK) {
+		disk_put_snapshot(nd, raft_last_snapshot(nd->r));
+		disk_drop_prefix(nd, nd->sm_applied);
+		nd->sm_snap_at = nd->sm_applied;
+	}
+	free(data);
+}
+
+/* ---------------------------------------------------------- nodes */
+
+static void node_crash(struct raftsim *s, struct raftsim_node *nd, bool torn);
+
+/* The ready's write is durable: send, apply, hand it back. */
+static void node_complete(struct raftsim *s, struct raftsim_node *nd)
+{
+	struct raft_ready *rd = &nd->rd;
+	uint32_t i;
+
+	disk_write(nd, rd, ready_items(rd));
+	/* Only now may messages leave: an ACK follows the data it acknowledges. */
+	for (i = 0; i < rd->n_msgs; i++)
+		net_send(s, nd->id, &rd->msgs[i]);
+	if (rd->snapshot && !sm_restore(nd, rd->snapshot))
+		raftsim_fail(s, "node %u: snapshot at %llu does not decode",
+			     nd->id, (unsigned long long)rd->snapshot->index);
+	for (i = 0; i < rd->n_committed; i++)
+		sm_apply(s, nd, &rd->committed[i]);
+	for (i = 0; i < rd->n_reads; i++)
+		raftsim_check_read(s, nd, rd->reads[i].index,
+				   rd->reads[i].ctx, "ReadIndex");
+	raft_advance(nd->r, rd);
+	nd->busy = false;
+	if (s->o.snapshot_every &&
+	    nd->sm_applied >= nd->sm_snap_at + s->o.snapshot_every)
+		raftsim_take_snapshot(s, nd->id);
+}
+
+/* Take readies until one has to wait for the disk. */
+static void node_process(struct raftsim *s, struct raftsim_node *nd)
+{
+	while (nd->up && !nd->busy && raft_has_ready(nd->r)) {
+		raft_ready(nd->r, &nd->rd);
+		nd->busy = true;
+		if (ready_items(&nd->rd) && nd->fail_next_write) {
+			/* the write fails: truthd exits rather than ack (fail-stop) */
+			nd->fail_next_write = false;
+			node_crash(s, nd, true);
+			return;
+		}
+		if (ready_items(&nd->rd) && s->o.disk_us) {
+			struct raftsim_event ev = { 0 };
+
+			ev.time = s->now + s->o.disk_us;
+			ev.type = EV_SYNC;
+			ev.node = nd->id;
+			ev.gen = nd->gen;
+			ev_push(s, ev);
+			return;
+		}
+		node_complete(s, nd);
+	}
+}
+
+/* Work through what queued up while the node was blocked on its disk. */
+static void node_run(struct raftsim *s, struct raftsim_node *nd)
+{
+	node_process(s, nd);
+	while (nd->up && !nd->busy && (nd->inbox.n || nd->missed_ticks)) {
+		if (nd->inbox.n) {
+			struct raft_msg m = nd->inbox.m[0];
+
+			memmove(nd->inbox.m, nd->inbox.m + 1,
+				--nd->inbox.n * sizeof(m));
+			raft_step(nd->r, &m);
+			for (uint32_t i = 0; i < m.n_entries; i++)
+				free(m.entries[i].data);
+			free(m.entries);
+			free(m.data);
+		} else {
+			nd->missed_ticks--;
+			raft_tick(nd->r, raftsim_local_time(s, nd->id));
+		}
+		node_process(s, nd);
+	}
+}
+
+void raftsim_kick(struct raftsim *s, uint32_t id)
+{
+	struct raftsim_node *nd = &s->nodes[id];
+
+	node_run(s, nd);
+	raftsim_check_node(s, nd);
+}
+
+static void inbox_clear(struct raftsim_node *nd)
+{
+	uint32_t i, j;
+
+	for (i = 0; i < nd->inbox.n; i++) {
+		for (j = 0; j < nd->inbox.m[i].n_entries; j++)
+			free(nd->inbox.m[i].entries[j].data);
+		free(nd->inbox.m[i].entries);
+		free(nd->inbox.m[i].data);
+	}
+	nd->inbox.n = 0;
+}
+
+static void node_boot(struct raftsim *s, struct raftsim_node *nd)
+{
+	struct raft_options opt = { 0 };
+	struct raft_conf conf = { 0 };
+	uint32_t i;
+
+	opt.id = nd->id;
+	opt.election_ticks = s->o.election_ticks;
+	opt.heartbeat_ticks = s->o.heartbeat_ticks;
+	opt.seed = s->o.seed * 1000003 + nd->gen * 7919 + nd->id;
+	opt.pre_vote = s->o.pre_vote;
+	opt.check_quorum = s->o.check_quorum;
+	opt.external_commit = s->o.external_commit;
+	opt.max_inflight = s->o.max_inflight;
+	opt.max_batch = s->o.max_batch;
+	opt.snapshot_chunk = s->o.snapshot_chunk;
+	opt.tick_time = s->o.tick_us;
+	opt.drift_ppm = s->o.drift_ppm;
+	/* bootstrap configuration: voters 1..n; later joiners start empty */
+	if (nd->id <= s->o.n) {
+		conf.n = s->o.n;
+		for (i = 0; i < s->o.n; i++) {
+			conf.m[i].id = i + 1;
+			conf.m[i].weight = 1;
+			conf.m[i].role = RAFT_VOTER;
+		}
+	}
+	nd->r = raft_new(&opt, &conf);
+	if (!nd->r || raft_restore(nd->r, &nd->hs, &nd->snap, nd->log,
+				   (uint32_t)nd->n_log))
+		raftsim_fail(s, "node %u: cannot restart from its disk", nd->id);
+	sm_reset(nd);
+	if (nd->snap.index && !sm_restore(nd, &nd->snap))
+		raftsim_fail(s, "node %u: disk snapshot does not decode", nd->id);
+	nd->started = true;
+	nd->up = true;
+	nd->busy = false;
+	nd->missed_ticks = 0;
+	nd->seen_commit = raft_commit_index(nd->r);
+	nd->leader_term_checked = 0;
+	nd->la_term = 0;
+	schedule_tick(s, nd, raftsim_rand(s) % tick_period(s, nd) + 1);
+}
+
+static void node_crash(struct raftsim *s, struct raftsim_node *nd, bool torn)
+{
+	if (!nd->up)
+		return;
+	if (nd->busy) {
+		/* unsynced data is lost, or a prefix of it made it (torn write) */
+		uint64_t items = ready_items(&nd->rd);
+		uint64_t keep = torn && items ? raftsim_rand(s) % (items + 1) : 0;
+
+		disk_write(nd, &nd->rd, keep);
+	}
+	raft_free(nd->r);
+	nd->r = NULL;
+	nd->up = false;
+	nd->busy = false;
+	nd->gen++;
+	inbox_clear(nd);
+}
+
+void raftsim_crash(struct raftsim *s, uint32_t id)
+{
+	struct raftsim_node *nd = &s->nodes[id];
+
+	node_crash(s, nd, nd->tear_on_crash || (raftsim_rand(s) & 1));
+}
+
+void raftsim_restart(struct raftsim *s, uint32_t id)
+{
+	struct raftsim_node *nd = &s->nodes[id];
+
+	if (nd->up || !nd->started)
+		return;
+	node_boot(s, nd);
+	raftsim_check_node(s, nd);
+}
+
+void raftsim_start_node(struct raftsim *s, uint32_t id)
+{
+	struct raftsim_node *nd = &s->nodes[id];
+
+	if (nd->started)
+		return;
+	node_boot(s, nd);
+}
+
+/* ---------------------------------------------------------- the loop */
+
+struct raftsim *raftsim_new(const struct raftsim_opts *o)
+{
+	struct raftsim *s = xrealloc(NULL, sizeof(*s));
+	uint32_t i;
+
+	memset(s, 0, sizeof(*s));
+	s->o = *o;
+	if (!s->o.tick_us)
+		s->o.tick_us = 10000;
+	if (!s->o.election_ticks)
+		s->o.election_ticks = 10;
+	if (!s->o.heartbeat_ticks)
+		s->o.heartbeat_ticks = 1;
+	if (!s->o.lat_max_us) {
+		s->o.lat_min_us = 500;
+		s->o.lat_max_us = 2000;
+	}
+	if (s->o.lat_min_us > s->o.lat_max_us)
+		s->o.lat_min_us = s->o.lat_max_us;
+	s->rng = o->seed ^ 0x5deece66dULL;
+	raftsim_check_init(s);
+	for (i = 1; i <= RAFTSIM_MAX_NODES; i++)
+		s->nodes[i].id = i;
+	for (i = 1; i <= o->n && i <= RAFTSIM_MAX_NODES; i++)
+		node_boot(s, &s->nodes[i]);
+	return s;
+}
+
+void raftsim_free(struct raftsim *s)
+{
+	uint32_t i;
+
+	if (!s)
+		return;
+	for (i = 1; i <= RAFTSIM_MAX_NODES; i++) {
+		struct raftsim_node *nd = &s->nodes[i];
+
+		raft_free(nd->r);
+		inbox_clear(nd);
+		free(nd->inbox.m);
+		disk_truncate(nd, 0);
+		free(nd->log);
+		free(nd->snap.data);
+		free(nd->sm);
+		raft_sessions_free(nd->sessions);
+	}
+	while (s->n_ev)
+		msg_free(ev_pop(s).msg);
+	free(s->heap);
+	free(s->acks);
+	raftsim_check_free(s);
+	free(s);
+}
+
+static void deliver(struct raftsim *s, struct raftsim_node *nd,
+		    struct raft_msg *m)
+{
+	if (!nd->up || s->cut[m->from][m->to]) {
+		msg_free(m);
+		return;
+	}
+	if (nd->busy) {
+		struct raftsim_msgq *q = &nd->inbox;
+
+		if (q->n == q->cap) {
+			q->cap = q->cap ? 2 * q->cap : 16;
+			q->m = xrealloc(q->m, q->cap * sizeof(*q->m));
+		}
+		q->m[q->n++] = *m;
+		free(m);	/* the queue owns entries/data now */
+		return;
+	}
+	raft_step(nd->r, m);
+	msg_free(m);
+	node_run(s, nd);
+}
+
+bool raftsim_step(struct raftsim *s)
+{
+	struct raftsim_event ev;
+	struct raftsim_node *nd;
+
+	if (!s->n_ev)
+		return false;
+	ev = ev_pop(s);
+	s->now = ev.time;
+	s->steps++;
+	nd = &s->nodes[ev.node];
+	switch (ev.type) {
+	case EV_DELIVER:
+		deliver(s, nd, ev.msg);
+		break;
+	case EV_TICK:
+		if (ev.gen != nd->gen || !nd->up)
+			return true;
+		schedule_tick(s, nd, tick_period(s, nd));
+		if (nd->busy) {
+			nd->missed_ticks++;
+			return true;
+		}
+		raft_tick(nd->r, raftsim_local_time(s, nd->id));
+		node_run(s, nd);
+		break;
+	case EV_SYNC:
+		if (ev.gen != nd->gen || !nd->up || !nd->busy)
+			return true;
+		node_complete(s, nd);
+		node_run(s, nd);
+		break;
+	}
+	if (nd->up)
+		raftsim_check_node(s, nd);
+	return true;
+}
+
+void raftsim_run_until(struct raftsim *s, uint64_t t)
+{
+	while (s->n_ev && s->heap[0].time <= t && !s->violation[0])
+		raftsim_step(s);
+	if (s->now < t)
+		s->now = t;
+}
+
+void raftsim_run_for(struct raftsim *s, uint64_t us)
+{
+	raftsim_run_until(s, s->now + us);
+}
+
+bool raftsim_run_while_not(struct raftsim *s,
+			   bool (*pred)(struct raftsim *s, void *arg),
+			   void *arg, uint64_t max_us)
+{
+	uint64_t end = s->now + max_us;
+
+	while (!pred(s, arg)) {
+		if (!s->n_ev || s->heap[0].time > end || s->violation[0])
+			return pred(s, arg);
+		raftsim_step(s);
+	}
+	return true;
+}
+
+uint32_t raftsim_leader(struct raftsim *s)
+{
+	uint64_t best = 0;
+	uint32_t id = 0, i;
+
+	for (i = 1; i <= RAFTSIM_MAX_NODES; i++) {
+		struct raftsim_node *nd = &s->nodes[i];
+
+		if (nd->up && raft_role(nd->r) == RAFT_LEADER &&
+		    raft_term(nd->r) > best) {
+			best = raft_term(nd->r);
+			id = i;
+		}
+	}
+	return id;
+}
+
+static bool leader_ready(struct raftsim *s, void *arg)
+{
+	uint32_t id = raftsim_leader(s), i;
+	struct raft *r;
+	const struct raft_entry *e;
+
+	if (!id)
+		return false;
+	r = s->nodes[id].r;
+	/* a leader is usable once it committed an entry of its term */
+	for (i = raft_commit_index(r); i > raft_snapshot_index(r); i--) {
+		e = raft_entry_at(r, i);
+		if (e && e->term == raft_term(r)) {
+			*(uint32_t *)arg = id;
+			return true;
+		}
+		if (e && e->term < raft_term(r))
+			break;
+	}
+	return false;
+}
+
+uint32_t raftsim_wait_leader(struct raftsim *s, uint64_t max_us)
+{
+	uint32_t id = 0;
+
+	if (raftsim_run_while_not(s, leader_ready, &id, max_us))
+		return id;
+	return 0;
+}
+
+static bool all_applied(struct raftsim *s, void *arg)
+{
+	uint64_t index = *(uint64_t *)arg;
+	uint32_t i;
+
+	for (i = 1; i <= RAFTSIM_MAX_NODES; i++)
+		if (s->nodes[i].up && s->nodes[i].sm_applied < index)
+			return false;
+	return true;
+}
+
+bool raftsim_wait_applied(struct raftsim *s, uint64_t index, uint64_t max_us)
+{
+	return raftsim_run_while_not(s, all_applied, &index, max_us);
+}
+
+int raftsim_propose(struct raftsim *s, uint32_t id, uint64_t client_id,
+		    uint64_t seq, uint64_t *index)
+{
+	struct raftsim_node *nd = &s->nodes[id];
+	uint64_t value = client_id << 32 | seq;
+	int err;
+
+	if (!nd->up || nd->busy)
+		return RAFT_EBUSY;
+	err = raft_propose(nd->r, client_id, seq, &value, sizeof(value), index);
+	raftsim_kick(s, id);
+	return err;
+}
+
+/* ---------------------------------------------------------- network faults */
+
+void raftsim_cut(struct raftsim *s, uint32_t a, uint32_t b, bool cut)
+{
+	s->cut[a][b] = cut;
+	s->cut[b][a] = cut;
+}
+
+void raftsim_isolate(struct raftsim *s, uint32_t id)
+{
+	uint32_t i;
+
+	for (i = 1; i <= RAFTSIM_MAX_NODES; i++)
+		if (i != id)
+			raftsim_cut(s, id, i, true);
+}
+
+void raftsim_heal(struct raftsim *s)
+{
+	memset(s->cut, 0, sizeof(s->cut));
+}
+
+void raftsim_set_net(struct raftsim *s, uint32_t loss_pm, uint32_t dup_pm,
+		     uint32_t lat_min_us, uint32_t lat_max_us)
+{
+	s->o.loss_pm = loss_pm;
+	s->o.dup_pm = dup_pm;
+	s->o.lat_min_us = lat_min_us;
+	s->o.lat_max_us = lat_max_us < lat_min_us ? lat_min_us : lat_max_us;
+}

@@ -25,9 +25,11 @@
  * the set's PAD attribute, as nla_put_u64_64bit() does.
  *
  * Errors used throughout (besides those of the netlink core):
- *   -EINVAL  missing attribute, wrong length, malformed nest, a value that is
- *            in range but inconsistent (see each command)
- *   -ERANGE  an integer outside its documented range, a string too long
+ *   -EINVAL  missing attribute, wrong length, malformed nest, an attribute
+ *            the command does not take, an unknown flag bit, a string too
+ *            long or without its NUL, a value that is in range but
+ *            inconsistent (see each command)
+ *   -ERANGE  an integer outside its documented range
  *   -EPERM   an admin command without CAP_NET_ADMIN
  *   -ENOENT  no group with this id in this namespace, or no such member
  *   -EEXIST  TRUTH_CMD_GROUP_NEW with an id that is already in use

@@ -1,0 +1,407 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * truth clock: per-peer clock filters, source selection and now().
+ *
+ * The filter keeps a peer's last TRUTH_CLOCK_FILTER_LEN samples.  Every
+ * sample's aged interval contains true - local (clock_sample.c), so their
+ * intersection does too, and is narrower than any one of them: it bounds
+ * the offset by the smallest one-way delay seen in each direction rather
+ * than by the smallest round trip.  Two refinements, as in NTP's clock
+ * filter, neither of which can make the interval wrong (dropping a valid
+ * interval from an intersection only widens it):
+ *
+ *  - delay outliers: a sample whose delay exceeds outlier_factor% of the
+ *    window's minimum (and the minimum plus outlier_floor) is left out.
+ *    The window is the last FILTER_LEN samples, outliers included, so a
+ *    lasting change of path raises the minimum within FILTER_LEN polls;
+ *  - a new sample whose interval does not meet the window's intersection
+ *    proves the peer broke its own claim at some point (its clock was
+ *    stepped, or peer_error was understated): the window is flushed and
+ *    restarts from the new sample (counted in resets).  Selection across
+ *    peers then judges the peer as a whole.
+ *
+ * Samples older than max_sample_age are dropped: by then drift has widened
+ * them past any use.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock/clock.h"
+
+struct clock_peer {
+	bool used;			/* slot holds a peer */
+	uint32_t id;			/* caller's id */
+	struct truth_clock_sample s[TRUTH_CLOCK_FILTER_LEN]; /* ring */
+	uint32_t n;			/* valid samples in the ring */
+	uint32_t next;			/* ring slot for the next sample */
+	uint32_t state;			/* enum truth_clock_peer_state */
+	struct truth_clock_interval iv;	/* interval at the last update */
+	int64_t best_offset;		/* theta of the lowest-delay sample */
+	int64_t best_delay;		/* its delta */
+	uint64_t accepted;		/* samples accepted */
+	uint64_t outliers;		/* delay outliers when added */
+	uint64_t invalid;		/* impossible exchanges refused */
+	uint64_t resets;		/* flushes on contradiction */
+};
+
+struct truth_clock {
+	struct truth_clock_config cfg;	/* as given, validated */
+	struct clock_peer peers[TRUTH_CLOCK_MAX_PEERS]; /* slots */
+	uint32_t npeers;		/* used slots */
+	bool ref_set;			/* a reference source is configured */
+	struct truth_clock_interval ref; /* its offset interval at ref_as_of */
+	int64_t ref_as_of;		/* local time of ref */
+	uint32_t ref_state;		/* enum truth_clock_peer_state */
+	struct truth_clock_estimate est; /* last agreement */
+};
+
+void truth_clock_config_default(struct truth_clock_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->max_drift_ppb = TRUTH_CLOCK_DEFAULT_MAX_DRIFT_PPB;
+	cfg->outlier_factor = TRUTH_CLOCK_DEFAULT_OUTLIER_FACTOR;
+	cfg->outlier_floor = TRUTH_CLOCK_DEFAULT_OUTLIER_FLOOR;
+	cfg->max_sample_age = TRUTH_CLOCK_DEFAULT_MAX_SAMPLE_AGE;
+	cfg->sync_timeout = TRUTH_CLOCK_DEFAULT_SYNC_TIMEOUT;
+	cfg->max_falsetickers = -1;
+	cfg->min_sources = 0;
+}
+
+struct truth_clock *truth_clock_new(const struct truth_clock_config *cfg,
+				    int *err)
+{
+	struct truth_clock *c;
+
+	if (cfg->max_drift_ppb > TRUTH_CLOCKBOUND_MAX_DRIFT_PPB ||
+	    cfg->outlier_factor < 100 || cfg->max_sample_age <= 0 ||
+	    cfg->sync_timeout < 0 || cfg->max_falsetickers < -1 ||
+	    cfg->max_falsetickers >= TRUTH_CLOCK_MAX_SOURCES ||
+	    cfg->min_sources > TRUTH_CLOCK_MAX_SOURCES) {
+		if (err)
+			*err = TRUTH_CLOCK_EINVAL;
+		return NULL;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		if (err)
+			*err = -ENOMEM;
+		return NULL;
+	}
+	c->cfg = *cfg;
+	c->est.status = TRUTH_CLOCK_UNKNOWN;
+	c->est.max_drift_ppb = cfg->max_drift_ppb;
+	c->est.sync_timeout = cfg->sync_timeout;
+	if (err)
+		*err = 0;
+	return c;
+}
+
+void truth_clock_free(struct truth_clock *c)
+{
+	free(c);
+}
+
+static struct clock_peer *peer_find(const struct truth_clock *c, uint32_t id)
+{
+	uint32_t i;
+
+	for (i = 0; i < TRUTH_CLOCK_MAX_PEERS; i++)
+		if (c->peers[i].used && c->peers[i].id == id)
+			return (struct clock_peer *)&c->peers[i];
+	return NULL;
+}
+
+int truth_clock_peer_add(struct truth_clock *c, uint32_t id)
+{
+	uint32_t i;
+
+	if (peer_find(c, id))
+		return TRUTH_CLOCK_EEXIST;
+	for (i = 0; i < TRUTH_CLOCK_MAX_PEERS; i++) {
+		if (c->peers[i].used)
+			continue;
+		memset(&c->peers[i], 0, sizeof(c->peers[i]));
+		c->peers[i].used = true;
+		c->peers[i].id = id;
+		c->npeers++;
+		return 0;
+	}
+	return TRUTH_CLOCK_ENOSPC;
+}
+
+int truth_clock_peer_remove(struct truth_clock *c, uint32_t id)
+{
+	struct clock_peer *p = peer_find(c, id);
+
+	if (!p)
+		return TRUTH_CLOCK_ENOENT;
+	p->used = false;
+	c->npeers--;
+	return 0;
+}
+
+/* Minimum delay over the window (outliers included). */
+static int64_t window_min_delay(const struct clock_peer *p)
+{
+	int64_t m = INT64_MAX;
+	uint32_t i;
+
+	for (i = 0; i < p->n; i++)
+		if (p->s[i].delay < m)
+			m = p->s[i].delay;
+	return m;
+}
+
+/* Whether a sample of @delay is an outlier against window minimum @min. */
+static bool is_outlier(const struct truth_clock_config *cfg, int64_t delay,
+		       int64_t min)
+{
+	int64_t cut = min > 0 && min <= INT64_MAX / cfg->outlier_factor ?
+		      min * (int64_t)cfg->outlier_factor / 100 : min;
+
+	if (min <= INT64_MAX - (int64_t)cfg->outlier_floor &&
+	    cut < min + (int64_t)cfg->outlier_floor)
+		cut = min + (int64_t)cfg->outlier_floor;
+	return delay > cut;
+}
+
+int truth_clock_add_sample(struct truth_clock *c, uint32_t id,
+			   const struct truth_clock_exchange *x)
+{
+	struct clock_peer *p = peer_find(c, id);
+	struct truth_clock_interval acc, iv;
+	struct truth_clock_sample s;
+	uint32_t i;
+	int ret;
+
+	if (!p)
+		return TRUTH_CLOCK_ENOENT;
+	ret = truth_clock_sample_from_exchange(x, c->cfg.max_drift_ppb, &s);
+	if (ret) {
+		p->invalid++;
+		return ret;
+	}
+	/* does the new sample contradict the window? */
+	truth_clock_sample_interval(&s, s.as_of, c->cfg.max_drift_ppb, &acc);
+	for (i = 0; i < p->n; i++) {
+		truth_clock_sample_interval(&p->s[i], s.as_of,
+					    c->cfg.max_drift_ppb, &iv);
+		if (iv.lo > acc.lo)
+			acc.lo = iv.lo;
+		if (iv.hi < acc.hi)
+			acc.hi = iv.hi;
+	}
+	if (acc.lo > acc.hi) {
+		p->resets++;
+		p->n = 0;
+		p->next = 0;
+	}
+	p->s[p->next] = s;
+	p->next = (p->next + 1) % TRUTH_CLOCK_FILTER_LEN;
+	if (p->n < TRUTH_CLOCK_FILTER_LEN)
+		p->n++;
+	p->accepted++;
+	if (is_outlier(&c->cfg, s.delay, window_min_delay(p)))
+		p->outliers++;
+	return 0;
+}
+
+/*
+ * The peer's interval at local time @now: the intersection of its fresh,
+ * non-outlier samples.  false if it has none.
+ */
+static bool peer_eval(const struct truth_clock *c, struct clock_peer *p,
+		      int64_t now, struct truth_clock_interval *out)
+{
+	const struct truth_clock_config *cfg = &c->cfg;
+	struct truth_clock_interval iv;
+	int64_t min = INT64_MAX;
+	bool any = false;
+	uint32_t i;
+
+	for (i = 0; i < p->n; i++)
+		if (truth_clockbound_absdiff(now, p->s[i].as_of) <=
+		    (uint64_t)cfg->max_sample_age && p->s[i].delay < min)
+			min = p->s[i].delay;
+	for (i = 0; i < p->n; i++) {
+		const struct truth_clock_sample *s = &p->s[i];
+
+		if (truth_clockbound_absdiff(now, s->as_of) >
+		    (uint64_t)cfg->max_sample_age ||
+		    is_outlier(cfg, s->delay, min))
+			continue;
+		truth_clock_sample_interval(s, now, cfg->max_drift_ppb, &iv);
+		if (s->delay == min) {
+			p->best_offset = s->offset;
+			p->best_delay = s->delay;
+		}
+		if (!any) {
+			*out = iv;
+			any = true;
+			continue;
+		}
+		if (iv.lo > out->lo)
+			out->lo = iv.lo;
+		if (iv.hi < out->hi)
+			out->hi = iv.hi;
+	}
+	/* empty only if @now precedes samples (intervals widen with |age|) */
+	return any && out->lo <= out->hi;
+}
+
+int truth_clock_update(struct truth_clock *c, int64_t now)
+{
+	struct truth_clock_interval iv[TRUTH_CLOCK_MAX_SOURCES];
+	uint32_t owner[TRUTH_CLOCK_MAX_SOURCES];	/* peer slot, or MAX_PEERS */
+	const struct truth_clock_config *cfg = &c->cfg;
+	struct truth_clock_selection sel;
+	uint32_t n = 0, total, need_min, need, i, bad = 0;
+
+	for (i = 0; i < TRUTH_CLOCK_MAX_PEERS; i++) {
+		struct clock_peer *p = &c->peers[i];
+
+		if (!p->used)
+			continue;
+		p->state = TRUTH_CLOCK_PEER_NONE;
+		if (peer_eval(c, p, now, &iv[n])) {
+			p->iv = iv[n];
+			owner[n++] = i;
+		}
+	}
+	c->ref_state = TRUTH_CLOCK_PEER_NONE;
+	if (c->ref_set && truth_clockbound_absdiff(now, c->ref_as_of) <=
+	    (uint64_t)cfg->max_sample_age) {
+		iv[n] = c->ref;
+		truth_clock_interval_age(&iv[n], c->ref_as_of, now,
+					 cfg->max_drift_ppb);
+		owner[n++] = TRUTH_CLOCK_MAX_PEERS;
+	}
+	if (!n)
+		return TRUTH_CLOCK_ENOENT;
+
+	/* quorum over the configured sources, present or not */
+	total = c->npeers + (c->ref_set ? 1 : 0);
+	need_min = cfg->min_sources ? cfg->min_sources : total / 2 + 1;
+	if (cfg->max_falsetickers < 0) {
+		truth_clock_marzullo(iv, n, &sel);
+		if (sel.count < need_min)
+			sel.found = false;
+	} else {
+		need = n > (uint32_t)cfg->max_falsetickers ?
+		       n - (uint32_t)cfg->max_falsetickers : 1;
+		truth_clock_intersect(iv, n, need > need_min ? need : need_min,
+				      &sel);
+	}
+	if (!sel.found)
+		return TRUTH_CLOCK_EAGAIN;
+
+	for (i = 0; i < n; i++) {
+		bool ok = iv[i].hi >= sel.result.lo && iv[i].lo <= sel.result.hi;
+		uint32_t st = ok ? TRUTH_CLOCK_PEER_TRUECHIMER :
+				   TRUTH_CLOCK_PEER_FALSETICKER;
+
+		bad += !ok;
+		if (owner[i] == TRUTH_CLOCK_MAX_PEERS)
+			c->ref_state = st;
+		else
+			c->peers[owner[i]].state = st;
+	}
+	c->est.as_of = now;
+	c->est.offset = sel.result;
+	c->est.max_drift_ppb = cfg->max_drift_ppb;
+	c->est.status = TRUTH_CLOCK_SYNCHRONISED;
+	c->est.sync_timeout = cfg->sync_timeout;
+	c->est.sources = sel.count;
+	c->est.candidates = n;
+	c->est.falsetickers = bad;
+	return 0;
+}
+
+int truth_clock_set_reference(struct truth_clock *c,
+			      const struct truth_clock_interval *offset,
+			      int64_t as_of)
+{
+	if (offset->lo > offset->hi)
+		return TRUTH_CLOCK_EINVAL;
+	c->ref_set = true;
+	c->ref = *offset;
+	c->ref_as_of = as_of;
+	return 0;
+}
+
+void truth_clock_clear_reference(struct truth_clock *c)
+{
+	c->ref_set = false;
+	c->ref_state = TRUTH_CLOCK_PEER_NONE;
+}
+
+uint32_t truth_clock_reference_state(const struct truth_clock *c)
+{
+	return c->ref_state;
+}
+
+int truth_clock_peer_info(const struct truth_clock *c, uint32_t id,
+			  struct truth_clock_peer_info *info)
+{
+	const struct clock_peer *p = peer_find(c, id);
+
+	if (!p)
+		return TRUTH_CLOCK_ENOENT;
+	memset(info, 0, sizeof(*info));
+	info->id = id;
+	info->state = p->state;
+	info->interval = p->iv;
+	info->offset = p->best_offset;
+	info->delay = p->best_delay;
+	info->samples = p->n;
+	info->accepted = p->accepted;
+	info->outliers = p->outliers;
+	info->invalid = p->invalid;
+	info->resets = p->resets;
+	return 0;
+}
+
+void truth_clock_get_estimate(const struct truth_clock *c,
+			      struct truth_clock_estimate *e)
+{
+	*e = c->est;
+}
+
+/*
+ * earliest = local + lo - growth(|local - as_of|), latest likewise with hi:
+ * the estimate's interval widened at the drift bound (DESIGN: "the error
+ * bound grows with time since the last good sample").
+ */
+void truth_clock_estimate_now(const struct truth_clock_estimate *e,
+			      int64_t local, struct truth_clock_now *out)
+{
+	uint64_t g;
+
+	out->local = local;
+	if (e->status == TRUTH_CLOCK_UNKNOWN) {
+		out->earliest = INT64_MIN;
+		out->latest = INT64_MAX;
+		out->epsilon = UINT64_MAX;
+		out->status = TRUTH_CLOCK_UNKNOWN;
+		return;
+	}
+	g = truth_clockbound_growth(truth_clockbound_absdiff(local, e->as_of),
+				    e->max_drift_ppb);
+	out->earliest = truth_clockbound_sub_u(truth_clockbound_add(local,
+							e->offset.lo), g);
+	out->latest = truth_clockbound_add_u(truth_clockbound_add(local,
+							e->offset.hi), g);
+	g = (uint64_t)out->latest - (uint64_t)out->earliest;
+	out->epsilon = g / 2 + (g & 1);
+	out->status = local > e->as_of &&
+		      truth_clockbound_absdiff(local, e->as_of) >
+		      (uint64_t)e->sync_timeout ?
+		      TRUTH_CLOCK_FREE_RUNNING : TRUTH_CLOCK_SYNCHRONISED;
+}
+
+void truth_clock_now(const struct truth_clock *c, int64_t local,
+		     struct truth_clock_now *out)
+{
+	truth_clock_estimate_now(&c->est, local, out);
+}

@@ -625,8 +625,10 @@ static inline int truth_group_dump(struct tnl *t, __u32 *ids, unsigned int max)
 /*
  * Every test program loads truth.ko if it is not loaded and, if it loaded
  * it, unloads it when it exits, leaving the system as it found it.  Test
- * cases run in forked children; these run once, in the parent.
+ * cases run in forked children; these run once, in the parent.  Tests that
+ * load and unload the module themselves define TNL_NO_MODULE_GUARD.
  */
+#ifndef TNL_NO_MODULE_GUARD
 static bool tnl_module_loaded_here;
 
 __attribute__((constructor)) static void tnl_module_up(void)
@@ -644,5 +646,6 @@ __attribute__((destructor)) static void tnl_module_down(void)
 	if (tnl_module_loaded_here && truth_module_unload())
 		fprintf(stderr, "# cannot unload truth.ko\n");
 }
+#endif /* TNL_NO_MODULE_GUARD */
 
 #endif /* _TRUTH_TEST_NETLINK_LIB_H */

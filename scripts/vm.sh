@@ -60,9 +60,12 @@ moddir="/lib/modules/$krel"
 vm_modules="veth bridge sch_ingress sch_netem sch_prio sch_htb sch_tbf cls_bpf
 	cls_u32 cls_matchall act_bpf act_mirred act_gact virtio_blk tun dummy"
 
-work="$build/vm"
+# A private work directory per run, so that runs can overlap (two test
+# layers, two developers in one tree); the last console log is kept.
+mkdir -p "$build/vm"
+work=$(mktemp -d "$build/vm/run.XXXXXX")
+trap 'rm -rf "$work"' EXIT
 root="$work/root"
-rm -rf "$root"
 mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,usr/local/sbin,etc,proc,sys,dev,tmp,run,mnt/disk,root,lib/modules}
 
 # copy FILE [DEST]: a host file and every shared library it needs.
@@ -105,7 +108,7 @@ done
 # the project: build products, the module, scripts and shell tests
 mkdir -p "$root/truth/kmod"
 cp "$top/kmod/truth.ko" "$root/truth/kmod/"
-(cd "$top" && find build -path build/vm -prune -o \( -type f ! -name '*.d' ! -name '*.a' \) -print |
+(cd "$top" && find build -path build/vm -prune -o -path build/fresh -prune -o \( -type f ! -name '*.d' ! -name '*.a' \) -print |
 	cpio -pdm --quiet "$root/truth")
 (cd "$top" && find scripts selftests -type f \( -name '*.sh' -o -name '*.py' \) | cpio -pdm --quiet "$root/truth")
 mkdir -p "$root/truth/build"
@@ -202,7 +205,8 @@ qemu=(qemu-system-x86_64 -accel tcg -cpu max -m "$mem" -smp "$smp" -nodefaults
 	-append "$append" "${qemu_disk[@]}")
 
 if [ "$shell" = 1 ]; then
-	exec "${qemu[@]}" -serial mon:stdio
+	"${qemu[@]}" -serial mon:stdio
+	exit
 fi
 
 log="$work/console.log"
@@ -212,6 +216,7 @@ timeout -k 10 "$timeout_s" "${qemu[@]}" -serial stdio </dev/null | tr -d '\r' | 
 qrc=${PIPESTATUS[0]}
 set -e
 elapsed=$(( $(date +%s) - start ))
+cp "$log" "$build/vm/console.log"
 if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
 	echo "not ok - vm: guest did not finish within ${timeout_s} s and was killed (hang?)"
 	echo "# truth-layer vm-harness: pass 0 fail 1 skip 0"

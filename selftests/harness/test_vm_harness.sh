@@ -11,6 +11,7 @@
 #   WARNING in dmesg           fixture_warn.sh (passes, warns)  exit != 0, WARNING shown
 #   kernel panic               sysrq crash                      exit != 0, "without reporting"
 #   hang                       sleep past --timeout             exit != 0, "did not finish"
+#   disk (two boots)           write+fsync on /mnt/disk, reboot  the data is there
 #
 # The guest's own output is shown indented as diagnostics so its TAP lines
 # are not counted as this test's.
@@ -20,7 +21,8 @@ cd "$(dirname "$0")/../.."
 
 fix=build/selftests/harness/fixtures
 out=${TMPDIR:-/tmp}/truth-harness.$$
-trap 'rm -f "$out"' EXIT
+img=${TMPDIR:-/tmp}/truth-harness-disk.$$.img
+trap 'rm -f "$out" "$img"' EXIT
 
 # vm ARGS...: boot the VM, keep its output in $out, return its exit status
 vm() {
@@ -30,7 +32,7 @@ vm() {
 	return $rc
 }
 
-tap_plan 5
+tap_plan 6
 
 if vm --timeout 120 -- scripts/run-tests.sh fixture "$fix/fixture_pass" &&
    grep -q '^# truth-layer fixture: pass 1 fail 0 skip 0$' "$out"; then
@@ -70,6 +72,17 @@ elif grep -q 'did not finish within 25 s' "$out"; then
 	tap_ok "a hanging guest is killed at the timeout with a clear message"
 else
 	tap_fail "a hanging guest is killed at the timeout (no clear message)"
+fi
+
+# A disk image survives the guest: write and fdatasync in one boot, read in
+# the next (the VM is a new one; only the image carries the data).
+tag="truth-disk-$(date +%s%N)"
+if vm --timeout 120 --disk "$img" -- sh -c "echo $tag >/mnt/disk/probe && sync /mnt/disk/probe" &&
+   ! grep -q "^$tag\$" "$out" &&
+   vm --timeout 120 --disk "$img" -- cat /mnt/disk/probe && grep -q "^$tag\$" "$out"; then
+	tap_ok "a --disk image keeps fsynced data across boots"
+else
+	tap_fail "a --disk image keeps fsynced data across boots"
 fi
 
 tap_done

@@ -212,7 +212,8 @@ int truth_clock_add_sample(struct truth_clock *c, uint32_t id,
  * non-outlier samples.  false if it has none.
  */
 static bool peer_eval(const struct truth_clock *c, struct clock_peer *p,
-		      int64_t now, struct truth_clock_interval *out)
+		      int64_t now, struct truth_clock_interval *out,
+		      int64_t *fresh)
 {
 	const struct truth_clock_config *cfg = &c->cfg;
 	struct truth_clock_interval iv;
@@ -232,6 +233,8 @@ static bool peer_eval(const struct truth_clock *c, struct clock_peer *p,
 		    is_outlier(cfg, s->delay, min))
 			continue;
 		truth_clock_sample_interval(s, now, cfg->max_drift_ppb, &iv);
+		if (!any || s->as_of > *fresh)
+			*fresh = s->as_of;
 		if (s->delay == min) {
 			p->best_offset = s->offset;
 			p->best_delay = s->delay;
@@ -254,9 +257,11 @@ int truth_clock_update(struct truth_clock *c, int64_t now)
 {
 	struct truth_clock_interval iv[TRUTH_CLOCK_MAX_SOURCES];
 	uint32_t owner[TRUTH_CLOCK_MAX_SOURCES];	/* peer slot, or MAX_PEERS */
+	int64_t fresh[TRUTH_CLOCK_MAX_SOURCES];		/* newest sample used */
 	const struct truth_clock_config *cfg = &c->cfg;
 	struct truth_clock_selection sel;
 	uint32_t n = 0, total, need_min, need, i, bad = 0;
+	int64_t newest = INT64_MIN;
 
 	for (i = 0; i < TRUTH_CLOCK_MAX_PEERS; i++) {
 		struct clock_peer *p = &c->peers[i];
@@ -264,7 +269,7 @@ int truth_clock_update(struct truth_clock *c, int64_t now)
 		if (!p->used)
 			continue;
 		p->state = TRUTH_CLOCK_PEER_NONE;
-		if (peer_eval(c, p, now, &iv[n])) {
+		if (peer_eval(c, p, now, &iv[n], &fresh[n])) {
 			p->iv = iv[n];
 			owner[n++] = i;
 		}
@@ -275,6 +280,7 @@ int truth_clock_update(struct truth_clock *c, int64_t now)
 		iv[n] = c->ref;
 		truth_clock_interval_age(&iv[n], c->ref_as_of, now,
 					 cfg->max_drift_ppb);
+		fresh[n] = c->ref_as_of;
 		owner[n++] = TRUTH_CLOCK_MAX_PEERS;
 	}
 	if (!n)
@@ -302,6 +308,8 @@ int truth_clock_update(struct truth_clock *c, int64_t now)
 				   TRUTH_CLOCK_PEER_FALSETICKER;
 
 		bad += !ok;
+		if (ok && (newest == INT64_MIN || fresh[i] > newest))
+			newest = fresh[i];
 		if (owner[i] == TRUTH_CLOCK_MAX_PEERS)
 			c->ref_state = st;
 		else
@@ -311,6 +319,7 @@ int truth_clock_update(struct truth_clock *c, int64_t now)
 	c->est.offset = sel.result;
 	c->est.max_drift_ppb = cfg->max_drift_ppb;
 	c->est.status = TRUTH_CLOCK_SYNCHRONISED;
+	c->est.fresh = newest;
 	c->est.sync_timeout = cfg->sync_timeout;
 	c->est.sources = sel.count;
 	c->est.candidates = n;
@@ -394,8 +403,8 @@ void truth_clock_estimate_now(const struct truth_clock_estimate *e,
 							e->offset.hi), g);
 	g = (uint64_t)out->latest - (uint64_t)out->earliest;
 	out->epsilon = g / 2 + (g & 1);
-	out->status = local > e->as_of &&
-		      truth_clockbound_absdiff(local, e->as_of) >
+	out->status = local > e->fresh &&
+		      truth_clockbound_absdiff(local, e->fresh) >
 		      (uint64_t)e->sync_timeout ?
 		      TRUTH_CLOCK_FREE_RUNNING : TRUTH_CLOCK_SYNCHRONISED;
 }

@@ -88,6 +88,7 @@ struct truth_clock_sample {
 	uint64_t dispersion;		/* precisions + drift during exchange */
 	uint64_t peer_error;		/* the peer's claimed error */
 	int64_t as_of;			/* t4: local time the interval is for */
+	uint32_t local_precision;	/* |error| of as_of: widens the aging */
 };
 
 /* Configuration; truth_clock_config_default() fills the defaults. */
@@ -140,7 +141,8 @@ struct truth_clock_estimate {
 	struct truth_clock_interval offset; /* true - local at as_of */
 	uint32_t max_drift_ppb;		/* growth rate after as_of */
 	uint32_t status;		/* UNKNOWN (never agreed) or SYNCHRONISED */
-	int64_t sync_timeout;		/* FREE_RUNNING once this old */
+	int64_t fresh;			/* local time of the newest agreeing sample */
+	int64_t sync_timeout;		/* FREE_RUNNING once fresh is this old */
 	uint32_t sources;		/* sources counted in the agreement */
 	uint32_t candidates;		/* sources with a usable interval */
 	uint32_t falsetickers;		/* candidates outside the agreement */

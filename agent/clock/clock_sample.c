@@ -34,8 +34,10 @@
  * duration t4 - t1 is at most (T4 - T1 + 2 rl) / (1 - phi), hence the
  * dispersion term growth(T4 - T1 + 2 rl).
  *
- * Later, at local time T, o has moved by at most phi times the true time
- * elapsed, at most growth(|T - T4|) (truth_clockbound_growth()).
+ * Later, at local reading T, o has moved by at most phi times the true
+ * time elapsed since t4, which is at most growth(|T - T4| + rl): T4 itself
+ * is off by up to rl (truth_clockbound_growth() also covers the integer
+ * readings).
  */
 #include <errno.h>
 
@@ -63,6 +65,7 @@ int truth_clock_sample_from_exchange(const struct truth_clock_exchange *x,
 			truth_clockbound_growth(span, max_drift_ppb);
 	s->peer_error = x->peer_error;
 	s->as_of = x->t4;
+	s->local_precision = x->local_precision;
 	/*
 	 * The interval must be non-empty: delta >= -2 lambda.  A more
 	 * negative delay means a claimed precision or peer_error is false.
@@ -90,7 +93,8 @@ void truth_clock_sample_interval(const struct truth_clock_sample *s,
 {
 	uint64_t w = s->dispersion + s->peer_error;
 
+	w += truth_clockbound_growth(truth_clockbound_absdiff(at, s->as_of) +
+				     s->local_precision, max_drift_ppb);
 	out->lo = truth_clockbound_sub_u(s->lo, w);
 	out->hi = truth_clockbound_add_u(s->hi, w);
-	truth_clock_interval_age(out, s->as_of, at, max_drift_ppb);
 }

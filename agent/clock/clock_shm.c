@@ -36,6 +36,11 @@ void truth_clock_shm_write(struct truth_clockbound_page *p,
 	/* [lo, hi] as midpoint +- epsilon, rounded outwards */
 	uint64_t w = (uint64_t)e->offset.hi - (uint64_t)e->offset.lo;
 	int64_t mid = (int64_t)((uint64_t)e->offset.lo + w / 2);
+	/* the page counts the timeout from as_of; the estimate from fresh */
+	uint64_t age = e->as_of > e->fresh ?
+		       truth_clockbound_absdiff(e->as_of, e->fresh) : 0;
+	uint64_t timeout = (uint64_t)e->sync_timeout > age ?
+			   (uint64_t)e->sync_timeout - age : 0;
 
 	atomic_store_explicit(&p->seq, seq + 1, memory_order_relaxed);
 	atomic_thread_fence(memory_order_release);
@@ -43,8 +48,7 @@ void truth_clock_shm_write(struct truth_clockbound_page *p,
 	atomic_store_explicit(&p->offset, mid, memory_order_relaxed);
 	atomic_store_explicit(&p->epsilon, (uint64_t)e->offset.hi - (uint64_t)mid,
 			      memory_order_relaxed);
-	atomic_store_explicit(&p->sync_timeout, (uint64_t)e->sync_timeout,
-			      memory_order_relaxed);
+	atomic_store_explicit(&p->sync_timeout, timeout, memory_order_relaxed);
 	atomic_store_explicit(&p->max_drift_ppb, e->max_drift_ppb,
 			      memory_order_relaxed);
 	atomic_store_explicit(&p->status, e->status, memory_order_relaxed);

@@ -22,8 +22,10 @@
  * was within offset +- epsilon.  Between estimates the offset can move by at
  * most max_drift per unit of time, so at local reading T:
  *
- *	g       = growth(|T - as_of|)		(max_drift/(1 - max_drift) x dt,
- *						 rounded up: truth_clockbound_growth)
+ *	g       = growth(|T - as_of|)		(dt max_drift / (1 - max_drift),
+ *						 rounded up, + 1 ns for the
+ *						 integer readings:
+ *						 truth_clockbound_growth())
  *	earliest = T + offset - epsilon - g
  *	latest   = T + offset + epsilon + g
  *
@@ -111,29 +113,21 @@ struct truth_clockbound_now {
 };
 
 /*
- * The rate the offset can move at, per unit of *local* time, from the
- * clock's maximum rate error @ppb per unit of true time: a local interval dT
- * is at most dT / (1 - phi) of true time, over which the offset moves by at
- * most phi times that.  So phi / (1 - phi), in ppb, rounded up.
- */
-static inline uint64_t truth_clockbound_rate_ppb(uint32_t ppb)
-{
-	uint64_t den = TRUTH_CLOCKBOUND_NSEC - ppb;
-
-	return ((uint64_t)ppb * TRUTH_CLOCKBOUND_NSEC + den - 1) / den;
-}
-
-/*
- * Largest change of true-minus-local over a local interval of @dt ns at
- * maximum drift @ppb, rounded up.  Split in seconds and the rest so no
- * product overflows for any dt.
+ * Largest change of true-minus-local between two readings @dt ns apart at
+ * maximum drift @ppb.  A local interval dt is at most dt / (1 - phi) of
+ * true time, over which the offset moves by at most phi times that: so
+ * ceil(dt phi / (1 - phi)), plus 1 ns because readings are integers (the
+ * true time between them can exceed dt by one tick).  Exact integer
+ * arithmetic, dt split by the denominator so no product overflows for any
+ * dt.  Nondecreasing in dt and at most 1 ns per ns, so earliest never moves
+ * backwards as the reading advances.
  */
 static inline uint64_t truth_clockbound_growth(uint64_t dt, uint32_t ppb)
 {
-	uint64_t r = truth_clockbound_rate_ppb(ppb);
-	uint64_t q = dt / TRUTH_CLOCKBOUND_NSEC, rem = dt % TRUTH_CLOCKBOUND_NSEC;
+	uint64_t den = TRUTH_CLOCKBOUND_NSEC - ppb;
+	uint64_t a = dt / den, b = dt % den;
 
-	return q * r + (rem * r + TRUTH_CLOCKBOUND_NSEC - 1) / TRUTH_CLOCKBOUND_NSEC;
+	return a * ppb + (b * ppb + den - 1) / den + 1;
 }
 
 /* |a - b| for two readings of the same clock. */

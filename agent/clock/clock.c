@@ -294,10 +294,12 @@ int truth_clock_update(struct truth_clock *c, int64_t now)
 		if (sel.count < need_min)
 			sel.found = false;
 	} else {
+		/* true time is covered by n - f; that must still be a quorum */
 		need = n > (uint32_t)cfg->max_falsetickers ?
-		       n - (uint32_t)cfg->max_falsetickers : 1;
-		truth_clock_intersect(iv, n, need > need_min ? need : need_min,
-				      &sel);
+		       n - (uint32_t)cfg->max_falsetickers : 0;
+		if (need < need_min)
+			return TRUTH_CLOCK_EAGAIN;
+		truth_clock_intersect(iv, n, need, &sel);
 	}
 	if (!sel.found)
 		return TRUTH_CLOCK_EAGAIN;

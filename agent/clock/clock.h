@@ -109,9 +109,10 @@ struct truth_clock_config {
  * survivor can never outvote the absent).  It contains true time when the
  * sources that contain it outnumber any other group with a common point.
  * With max_falsetickers = f >= 0 the agreement is the hull of the points
- * covered by all but f of the candidates (and by min_sources): wider, but
- * it contains true time whenever at most f sources are wrong, whatever
- * intervals the wrong ones claim (even ones overlapping the truth).
+ * covered by all but f of the n candidates, and n - f must reach
+ * min_sources: wider, but it contains true time whenever at most f sources
+ * are wrong, whatever intervals the wrong ones claim (even ones
+ * overlapping the truth).
  */
 
 /* What the last truth_clock_update() made of a source. */

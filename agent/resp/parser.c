@@ -327,7 +327,8 @@ static int hex_val(char c)
  * Split an inline line as Redis's sdssplitargs() does: blanks separate
  * words; "..." takes \n \r \t \b \a \\ \" and \xHH escapes; '...' takes \';
  * a closing quote must be followed by a blank or the end.  Like Redis, a
- * NUL byte ends the line.  Returns 0, 1 for unbalanced quotes, -1 on ENOMEM.
+ * NUL byte ends the line.  Returns 0, 1 for unbalanced quotes, 2 for more
+ * than max_args words, 3 past max_query, -1 on ENOMEM.
  */
 static int split_inline(struct truth_resp_parser *p, const char *s, size_t n)
 {
@@ -343,6 +344,10 @@ static int split_inline(struct truth_resp_parser *p, const char *s, size_t n)
 			i++;
 		if (i >= n)
 			return 0;
+		if (p->nargs >= p->lim.max_args)
+			return 2;
+		if (held(p) - p->line_len + ARG_OVERHEAD > p->lim.max_query)
+			return 3;
 		if (arg_begin(p))
 			return -1;
 		while (!done) {
@@ -431,8 +436,13 @@ static int inline_done(struct truth_resp_parser *p, struct truth_resp_cmd *cmd)
 	p->line_len = 0;
 	if (r < 0)
 		return fail_nomem(p);
-	if (r > 0)
+	if (r == 1)
 		return fail(p, "unbalanced quotes in request");
+	/* truth's own limits (Redis bounds inline requests by length only) */
+	if (r == 2)
+		return fail(p, "too many arguments in inline request");
+	if (r == 3 || held(p) > p->lim.max_query)
+		return fail(p, "command exceeds the query buffer limit");
 	if (p->nargs == 0) {
 		/* an empty line is skipped, as Redis does */
 		reset_command(p);

@@ -56,9 +56,9 @@
 /* Hard limits of one parser; a request beyond any is a protocol error. */
 struct truth_resp_limits {
 	size_t max_bulk;	/* largest $N accepted, bytes */
-	unsigned int max_args;	/* largest *N accepted */
+	unsigned int max_args;	/* most arguments: largest *N, most inline words */
 	size_t max_inline;	/* longest inline line, bytes, without its LF */
-	size_t max_query;	/* most bytes held for one incomplete command (arguments + bookkeeping) */
+	size_t max_query;	/* most bytes held for one command's arguments and bookkeeping */
 };
 
 /* Fill *l with the TRUTH_RESP_DEF_* defaults. */

@@ -68,7 +68,7 @@ static inline void resp_trace_cmd(struct resp_trace *t, const struct truth_resp_
 
 	if (c->argc == 0 && !t->violation)
 		t->violation = "command with argc 0";
-	if (!c->inline_form && c->argc > l->max_args && !t->violation)
+	if (c->argc > l->max_args && !t->violation)
 		t->violation = "argc above max_args";
 	n = snprintf(hdr, sizeof(hdr), "%c%u\n", c->inline_form ? 'i' : '*', c->argc);
 	resp_trace_put(t, hdr, (size_t)n);
@@ -86,6 +86,13 @@ static inline void resp_trace_cmd(struct resp_trace *t, const struct truth_resp_
 		resp_trace_put(t, a->ptr, a->len);
 	}
 	t->ncmds++;
+}
+
+/* Same commands and same final state (empty traces have no buffer). */
+static inline int resp_trace_equal(const struct resp_trace *a, const struct resp_trace *b)
+{
+	return a->len == b->len && (!a->len || !memcmp(a->buf, b->buf, a->len)) &&
+	       a->ncmds == b->ncmds && a->final == b->final && !strcmp(a->err, b->err);
 }
 
 /*

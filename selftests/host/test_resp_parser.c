@@ -43,8 +43,7 @@ static int same_at_every_split(const struct truth_resp_limits *l, const uint8_t 
 		bad = 1;
 	for (cut = 0; cut <= len && !bad; cut++) {
 		resp_trace_run(&t, l, data, len, &cut, 1);
-		if (t.violation || t.len != ref.len || memcmp(t.buf, ref.buf, t.len) ||
-		    t.final != ref.final || strcmp(t.err, ref.err))
+		if (t.violation || !resp_trace_equal(&t, &ref))
 			bad = 1;
 	}
 	cuts = malloc((len + 1) * sizeof(*cuts));
@@ -52,8 +51,7 @@ static int same_at_every_split(const struct truth_resp_limits *l, const uint8_t 
 		cuts[cut] = cut + 1;
 	if (!bad) {
 		resp_trace_run(&t, l, data, len, cuts, len);
-		if (t.violation || t.len != ref.len || memcmp(t.buf, ref.buf, t.len) ||
-		    t.final != ref.final || strcmp(t.err, ref.err))
+		if (t.violation || !resp_trace_equal(&t, &ref))
 			bad = 1;
 	}
 	free(cuts);
@@ -417,6 +415,24 @@ TEST_F(limits, max_args)
 	run(self, "*5\r\n");
 	ASSERT_EQ(TRUTH_RESP_PROTO_ERROR, self->t.final);
 	ASSERT_STREQ("invalid multibulk length", self->t.err);
+}
+
+TEST_F(limits, inline_words_count_as_arguments)
+{
+	run(self, "a b c d\r\n");
+	ASSERT_EQ(0, self->t.final);
+	ASSERT_EQ(1, self->t.ncmds);
+	run(self, "a b c d e\r\n");
+	ASSERT_EQ(TRUTH_RESP_PROTO_ERROR, self->t.final);
+	ASSERT_STREQ("too many arguments in inline request", self->t.err);
+	/* the query limit holds for inline commands too */
+	self->l.max_args = 100;
+	self->l.max_query = 200;	/* 4 words fit with their bookkeeping, 16 do not */
+	run(self, "a b c d\r\n");
+	ASSERT_EQ(0, self->t.final);
+	run(self, "a b c d e f g h i j k l m n o p\r\n");
+	ASSERT_EQ(TRUTH_RESP_PROTO_ERROR, self->t.final);
+	ASSERT_STREQ("command exceeds the query buffer limit", self->t.err);
 }
 
 TEST_F(limits, max_inline)

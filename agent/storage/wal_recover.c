@@ -147,8 +147,11 @@ static int wal_check_closed(struct truth_wal *wal, struct wal_seg *s,
 	else
 		why = wal_seg_header_check(data, s->first, &hfirst);
 	for (idx = s->first, off = why ? 0 : TRUTH_WAL_SEG_HDR;
-	     !why && idx <= s->last; idx++, off += r.size)
+	     !why && idx <= s->last; idx++) {
 		why = wal_rec_next(data + off, size - off, idx, sc, &r);
+		if (!why)
+			off += r.size;
+	}
 	if (!why && off != size)
 		why = "bytes after the last record its name promises";
 	free(data);
@@ -370,6 +373,7 @@ static int wal_reconcile(struct truth_wal *wal, uint64_t snap_index,
 			 char *err)
 {
 	uint64_t first = wal->first_index, last = wal->last_index;
+	char name[WAL_NAME_LEN];
 
 	if (last < first) {
 		/* empty log: it goes on right after the snapshot */
@@ -398,11 +402,16 @@ static int wal_reconcile(struct truth_wal *wal, uint64_t snap_index,
 	}
 	return 0;
 gap:
-	return storage_err(err, -ENOENT, "%s: log starts at index %" PRIu64
-			   " but %s ends at %" PRIu64 ": entries %" PRIu64
-			   "..%" PRIu64 " missing; refusing to start",
-			   wal->dir, first, snap_index ? "the snapshot" :
-			   "no snapshot: the log", snap_index,
+	if (wal->n_closed)
+		snprintf(name, sizeof(name), "%s", wal->closed[0].name);
+	else
+		wal_name_open(name, wal->open_first);
+	return storage_err(err, -ENOENT, "%s/%s: offset 0: log starts at "
+			   "index %" PRIu64 " but %s %" PRIu64 ": entries %"
+			   PRIu64 "..%" PRIu64 " missing; refusing to start",
+			   wal->dir, name, first, snap_index ?
+			   "the snapshot ends at" : "there is no snapshot, "
+			   "so it must start at", snap_index + !snap_index,
 			   snap_index + 1, first - 1);
 }
 

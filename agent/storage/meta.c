@@ -133,11 +133,11 @@ int truth_meta_open(struct truth_meta_store **msp, const struct truth_fs *fs,
 		}
 	}
 	if (st[0] == SLOT_BAD && st[1] == SLOT_BAD) {
+		storage_err(err, -EIO, "%s: offset 0: %s, and %s: offset 0: "
+			    "%s: term and vote lost, refusing to start",
+			    ms->path[0], why[0], ms->path[1], why[1]);
 		truth_meta_close(ms);
-		return storage_err(err, -EIO, "%s: offset 0: %s, and %s: offset "
-				   "0: %s: term and vote lost, refusing to "
-				   "start", ms->path[0], why[0], ms->path[1],
-				   why[1]);
+		return -EIO;
 	}
 	for (i = 0; i < 2; i++)
 		if (st[i] == SLOT_BAD)

@@ -63,12 +63,13 @@ static int snap_list_add(void *arg, const char *name)
 	bool tmp;
 	void *p;
 
-	if (len != 43 || strncmp(name, "snap-", 5) || name[21] != '-' ||
+	/* snap-<16 hex>-<16 hex>.snap (43 bytes) or .tmp (42) */
+	if (len < 42 || strncmp(name, "snap-", 5) || name[21] != '-' ||
 	    !hex16(name + 5, &index) || !hex16(name + 22, &term))
 		return 0;
-	if (!strcmp(name + 38, ".snap"))
+	if (len == 43 && !strcmp(name + 38, ".snap"))
 		tmp = false;
-	else if (!strcmp(name + 38, ".tmp"))
+	else if (len == 42 && !strcmp(name + 38, ".tmp"))
 		tmp = true;
 	else
 		return 0;

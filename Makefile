@@ -66,11 +66,17 @@ LIBBPF_LIBS	:= $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null)
 KMOD		:= kmod/truth.ko
 KMOD_SRCS	:= $(wildcard kmod/*.c kmod/*.h kmod/Kbuild include/truth/*.h include/uapi/linux/*.h)
 
-.PHONY: all deps kmod bpf agent selftests check check-host check-vm check-harness \
+.PHONY: all build deps kmod bpf agent selftests check check-host check-vm check-harness \
 	demo vm vm-shell install dkms-install dkms-uninstall style torture bench \
 	clean help
 
-all: deps kmod bpf agent selftests
+# deps first, then the build in a fresh make: on a new machine the kernel
+# release (KREL, hence KDIR and vmlinux) only exists once deps.sh has
+# installed the packages, after this make has already read its variables.
+all: deps
+	@$(MAKE) --no-print-directory build
+
+build: kmod bpf agent selftests
 
 help:
 	@echo 'truth: make targets'
@@ -163,7 +169,7 @@ $(BUILD)/selftests/harness/fixtures/%: selftests/harness/fixtures/%.c
 check: all
 	@scripts/check.sh all
 
-check-host: deps agent selftests
+check-host: all
 	@scripts/check.sh host
 
 check-vm: all

@@ -73,11 +73,16 @@ copy_with_libs() {
 	local f=$1 dest=${2:-$1} lib
 	mkdir -p "$root$(dirname "$dest")"
 	cp -L "$f" "$root$dest"
-	if file -L "$f" | grep -q 'dynamically linked'; then
-		ldd "$f" 2>/dev/null | grep -oE '/[^ ]+' | while read -r lib; do
-			[ -e "$root$lib" ] || { mkdir -p "$root$(dirname "$lib")"; cp -L "$lib" "$root$lib"; }
-		done
-	fi
+	copy_libs "$f"
+}
+
+# copy_libs FILE: the shared libraries (and loader) FILE needs; nothing for a
+# static binary or a script, for which ldd prints no path.
+copy_libs() {
+	local lib
+	{ ldd "$1" 2>/dev/null || true; } | { grep -oE '/[^ ]+' || true; } | while read -r lib; do
+		[ -e "$root$lib" ] || { mkdir -p "$root$(dirname "$lib")"; cp -L "$lib" "$root$lib"; }
+	done
 }
 
 copy_with_libs /bin/busybox /bin/busybox
@@ -113,11 +118,7 @@ cp "$top/kmod/truth.ko" "$root/truth/kmod/"
 (cd "$top" && find scripts selftests -type f \( -name '*.sh' -o -name '*.py' \) | cpio -pdm --quiet "$root/truth")
 mkdir -p "$root/truth/build"
 find "$root/truth/build" -type f -perm -u+x | while read -r f; do
-	if file "$f" | grep -q 'dynamically linked'; then
-		ldd "$f" 2>/dev/null | grep -oE '/[^ ]+' | while read -r lib; do
-			[ -e "$root$lib" ] || { mkdir -p "$root$(dirname "$lib")"; cp -L "$lib" "$root$lib"; }
-		done
-	fi
+	copy_libs "$f"
 done
 
 cat >"$root/etc/passwd" <<'PW'

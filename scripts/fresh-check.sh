@@ -40,7 +40,7 @@ git clone -q "$top" "$root/src/truth"
 for run in 1 2; do
 	echo "fresh: run $run of make check in the chroot"
 	chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root CI=true \
-		bash -c 'cd /src/truth && make check' >"$root/tmp/../check-$run.log" 2>&1 || true
+		bash -c 'cd /src/truth && make check' >"$root/check-$run.log" 2>&1 || true
 	grep -E '^deps: installing' "$root/check-$run.log" | cut -c1-200 || echo "deps: nothing installed"
 	tail -n 1 "$root/check-$run.log"
 done

@@ -132,7 +132,7 @@ GR
 
 if [ "$shell" = 1 ]; then
 	printf '%s\n' 'echo "truth VM: /truth holds the project; truth.ko is /truth/kmod/truth.ko; poweroff -f to leave"' \
-		'setsid cttyhack sh -l' >"$root/etc/truth-cmd"
+		'cd /truth' 'setsid cttyhack sh' >"$root/etc/truth-cmd"
 else
 	# the command, quoted for the guest's shell
 	{

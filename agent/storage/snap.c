@@ -104,7 +104,8 @@ static int snap_list_read(const struct truth_fs *fs, const char *dir,
 		ret = l->ret;
 	if (ret)
 		return storage_err(err, ret, "%s: list: %s", dir, strerror(-ret));
-	qsort(l->v, l->n, sizeof(*l->v), snap_cmp);
+	if (l->n)
+		qsort(l->v, l->n, sizeof(*l->v), snap_cmp);
 	return 0;
 }
 

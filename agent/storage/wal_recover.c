@@ -429,7 +429,8 @@ static int wal_load(struct truth_wal *wal, uint64_t snap_index,
 		storage_err(err, ret, "%s: list: %s", wal->dir, strerror(-ret));
 		goto out;
 	}
-	qsort(d.closed, d.n_closed, sizeof(*d.closed), seg_cmp);
+	if (d.n_closed)
+		qsort(d.closed, d.n_closed, sizeof(*d.closed), seg_cmp);
 	ret = wal_sweep(wal, &d, snap_index, err);
 	if (!ret)
 		ret = wal_check_sequence(wal, &d, err);

@@ -18,6 +18,11 @@ static const struct {
 	const char *help;
 } subcommands[] = {
 	{ "version", version_main, "show truthctl's, truth.ko's and the netlink API's versions" },
+	{ "show", show_main, "show the clocks and every group of this namespace" },
+	{ "group", group_main, "add, set, del or ack a group" },
+	{ "clock", clock_main, "read, tick, merge or configure the clocks" },
+	{ "stats", stats_main, "show or reset a group's counters" },
+	{ "events", events_main, "follow commit, term and group events" },
 };
 
 static void usage(FILE *f)
@@ -28,7 +33,15 @@ static void usage(FILE *f)
 	fprintf(f, "Commands:\n");
 	for (i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
 		fprintf(f, "  %-10s %s\n", subcommands[i].name, subcommands[i].help);
-	fprintf(f, "\nExample:\n  %s version --json\n", prog_name);
+	fprintf(f, "\nExamples:\n"
+		"  %s version --json\n"
+		"  %s group add 7 self 1 members 1,2,3 role leader term 1\n"
+		"  %s group ack 7 term 1 index 42 node 2\n"
+		"  %s show --json\n"
+		"  %s clock tick group 7\n"
+		"  %s events --count 10\n",
+		prog_name, prog_name, prog_name, prog_name, prog_name, prog_name);
+	fprintf(f, "\nRun '%s COMMAND --help' for a command's arguments.\n", prog_name);
 }
 
 int main(int argc, char *argv[])

@@ -59,7 +59,7 @@ static void truth_clocks_snap(const struct truth_clocks *c,
 	out->lamport = c->lamport;
 	out->hlc = c->hlc;
 	out->hlc_max_offset = c->hlc_max_offset;
-	out->has_group = g;
+	out->has_group = !!g;
 	if (g) {
 		out->group_id = g->id;
 		out->vclock = g->vclock;
@@ -67,41 +67,26 @@ static void truth_clocks_snap(const struct truth_clocks *c,
 }
 
 /*
- * One clock event, all or nothing.  With a group, its lock is taken first
- * (lock order: group, then clocks) so the vector clock and the scalar clocks
- * move together.  @g is RCU-protected by the caller.
+ * The scalar clocks' and (with @g, whose lock the caller holds) the vector
+ * clock's part of one event.  Room in the vector clock was checked first, so
+ * after the HLC check nothing can fail half-way.
  */
-static int truth_clocks_op(struct truth_net *tn, struct truth_group *g,
-			   enum truth_clock_op op,
-			   const struct truth_clock_remote *r,
-			   struct truth_clock_snap *out,
-			   struct netlink_ext_ack *extack)
+static int truth_clocks_apply(struct truth_clocks *c, struct truth_group *g,
+			      enum truth_clock_op op,
+			      const struct truth_clock_remote *r,
+			      struct truth_clock_snap *out,
+			      struct netlink_ext_ack *extack)
 {
-	struct truth_clocks *c = &tn->clocks;
 	u64 pt = ktime_get_real_ns();
-	int ret;
-
-	if (g) {
-		spin_lock_bh(&g->lock);
-		ret = -ENOENT;
-		if (unlikely(g->dead)) {
-			NL_SET_ERR_MSG(extack, "no such group");
-			goto out_group;
-		}
-		ret = -ENOSPC;
-		if (op != TRUTH_CLOCK_OP_GET &&
-		    unlikely(!truth_vclock_fits(g, op, r))) {
-			NL_SET_ERR_MSG(extack, "vector clock would exceed TRUTH_VCLOCK_MAX entries");
-			goto out_group;
-		}
-	}
+	int ret = 0;
 
 	spin_lock_bh(&c->lock);
-	ret = -ERANGE;
 	if (op == TRUTH_CLOCK_OP_MERGE && r->has_hlc &&
 	    unlikely(!truth_hlc_acceptable(r->hlc, pt, c->hlc_max_offset))) {
-		NL_SET_ERR_MSG(extack, "remote HLC is more than the maximum offset ahead of local time");
-		goto out_clock;
+		NL_SET_ERR_MSG(extack,
+			       "remote HLC is more than the maximum offset ahead of local time");
+		ret = -ERANGE;
+		goto out;
 	}
 
 	if (op == TRUTH_CLOCK_OP_MERGE && r->has_lamport)
@@ -120,12 +105,39 @@ static int truth_clocks_op(struct truth_net *tn, struct truth_group *g,
 		truth_vclock_tick(&g->vclock, g->self);
 
 	truth_clocks_snap(c, g, out);
-	ret = 0;
-out_clock:
+out:
 	spin_unlock_bh(&c->lock);
-out_group:
-	if (g)
-		spin_unlock_bh(&g->lock);
+	return ret;
+}
+
+/*
+ * One clock event, all or nothing.  With a group, its lock is taken first
+ * (lock order: group, then clocks) so the vector clock and the scalar clocks
+ * move together.  @g is RCU-protected by the caller.
+ */
+static int truth_clocks_op(struct truth_net *tn, struct truth_group *g,
+			   enum truth_clock_op op,
+			   const struct truth_clock_remote *r,
+			   struct truth_clock_snap *out,
+			   struct netlink_ext_ack *extack)
+{
+	int ret;
+
+	if (!g)
+		return truth_clocks_apply(&tn->clocks, NULL, op, r, out, extack);
+
+	spin_lock_bh(&g->lock);
+	if (unlikely(g->dead)) {
+		NL_SET_ERR_MSG(extack, "no such group");
+		ret = -ENOENT;
+	} else if (op != TRUTH_CLOCK_OP_GET && unlikely(!truth_vclock_fits(g, op, r))) {
+		NL_SET_ERR_MSG(extack,
+			       "vector clock would exceed TRUTH_VCLOCK_MAX entries");
+		ret = -ENOSPC;
+	} else {
+		ret = truth_clocks_apply(&tn->clocks, g, op, r, out, extack);
+	}
+	spin_unlock_bh(&g->lock);
 	return ret;
 }
 

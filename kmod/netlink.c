@@ -152,7 +152,8 @@ static int truth_pre_doit(const struct genl_split_ops *ops,
 
 	if ((ops->internal_flags & TRUTH_NL_ADMIN) &&
 	    unlikely(!netlink_ns_capable(skb, net->user_ns, CAP_NET_ADMIN))) {
-		GENL_SET_ERR_MSG(info, "needs CAP_NET_ADMIN in the network namespace's user namespace");
+		GENL_SET_ERR_MSG(info,
+				 "needs CAP_NET_ADMIN in the network namespace's user namespace");
 		return -EPERM;
 	}
 	return 0;

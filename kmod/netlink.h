@@ -12,10 +12,11 @@ extern struct genl_family truth_genl_family;
  * which in the message.  True when missing.
  */
 #define TRUTH_NL_REQUIRE(info, attr) ({					\
-	bool __missing = GENL_REQ_ATTR_CHECK(info, attr);		\
+	struct genl_info *__info = (info);				\
+	bool __missing = GENL_REQ_ATTR_CHECK(__info, attr);		\
 									\
 	if (__missing)							\
-		GENL_SET_ERR_MSG(info, "missing attribute " #attr);	\
+		GENL_SET_ERR_MSG(__info, "missing attribute " #attr);	\
 	__missing;							\
 })
 

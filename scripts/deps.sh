@@ -17,7 +17,7 @@ cache="$top/.cache"
 pkgs=(
 	# kernel module build, BTF and style
 	build-essential linux-headers-6.12-cloud-amd64 linux-source-6.12
-	dwarves bc kmod dkms
+	dwarves bc kmod dkms sparse
 	# VM: the kernel the module is tested on, the emulator, the initramfs
 	linux-image-6.12-cloud-amd64 qemu-system-x86 busybox-static cpio
 	e2fsprogs zstd xz-utils

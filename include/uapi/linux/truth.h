@@ -36,7 +36,7 @@
  *   -E2BIG   more members or vector-clock entries than the limits below
  *   -ENOSPC  the namespace already holds TRUTH_GROUPS_MAX groups, or a
  *            vector clock would exceed TRUTH_VCLOCK_MAX entries
- *   -ESTALE  an acknowledgement for a term other than the group's
+ *   -ESTALE  an ack for a term other than the group's
  *
  * TRUTH_CMD_GET_VERSION
  * ---------------------
@@ -134,7 +134,7 @@
  *
  * TRUTH_CMD_GROUP_ACK (admin)
  * ---------------------------
- *   Feeds one acknowledgement into the quorum count, as the fast path does
+ *   Feeds one ack into the quorum count, as the fast path does
  *   for ACK packets:
  *
  *     TRUTH_A_GROUP_ID:     NLA_U32, required

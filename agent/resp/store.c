@@ -357,6 +357,7 @@ static void store_info(void *ctx, struct truth_resp_session *s,
 {
 	struct truth_resp_store_backend *b = ctx;
 
+	(void)s;	/* the keyspace is the same for every client */
 	if (!truth_resp_info_wants(r, "keyspace", true))
 		return;
 	truth_resp_info_section(text, "Keyspace");

@@ -167,11 +167,16 @@ void truth_resp_add_tryagain(struct truth_resp_out *o);
 void truth_resp_add_proto_error(struct truth_resp_out *o, const char *reason);
 
 /* Error texts shared by the command parsers and the executors. */
-#define TRUTH_RESP_ERR_SYNTAX		"ERR syntax error"
+#define TRUTH_RESP_ERR_SYNTAX		"ERR syntax error"	/* unknown or conflicting option */
+/* an integer argument or stored value that is not a strict int64 */
 #define TRUTH_RESP_ERR_NOT_INT		"ERR value is not an integer or out of range"
+/* INCR family: the result leaves int64 */
 #define TRUTH_RESP_ERR_OVERFLOW		"ERR increment or decrement would overflow"
+/* DECRBY -9223372036854775808: the negated amount is not an int64 */
 #define TRUTH_RESP_ERR_DECR_OVERFLOW	"ERR decrement would overflow"
+/* a string command on a key of another type (none exist yet) */
 #define TRUTH_RESP_ERR_WRONGTYPE	"WRONGTYPE Operation against a key holding the wrong kind of value"
+/* HELLO with a version other than 2 or 3 */
 #define TRUTH_RESP_ERR_NOPROTO		"NOPROTO unsupported protocol version"
 
 /* Redis's string2ll: optional '-', no '+', no spaces, no leading zeros, no overflow. */
@@ -188,19 +193,19 @@ bool truth_resp_str2ll(const char *s, size_t len, long long *v);
 
 /* Command identities (struct truth_resp_command.id). */
 enum truth_resp_cmd_id {
-	TRUTH_RESP_ID_PING,
-	TRUTH_RESP_ID_ECHO,
-	TRUTH_RESP_ID_GET,
-	TRUTH_RESP_ID_SET,
-	TRUTH_RESP_ID_DEL,
-	TRUTH_RESP_ID_EXISTS,
-	TRUTH_RESP_ID_INCRBY,	/* INCR, INCRBY, DECR, DECRBY: one signed delta */
-	TRUTH_RESP_ID_MGET,
-	TRUTH_RESP_ID_INFO,
-	TRUTH_RESP_ID_HELLO,
-	TRUTH_RESP_ID_COMMAND,
-	TRUTH_RESP_ID_QUIT,
-	__TRUTH_RESP_ID_MAX,
+	TRUTH_RESP_ID_PING,	/* PING [msg]: u.msg if has_msg */
+	TRUTH_RESP_ID_ECHO,	/* ECHO msg: u.msg */
+	TRUTH_RESP_ID_GET,	/* GET key: u.key */
+	TRUTH_RESP_ID_SET,	/* SET key value [options]: u.set */
+	TRUTH_RESP_ID_DEL,	/* DEL key...: u.keys */
+	TRUTH_RESP_ID_EXISTS,	/* EXISTS key...: u.keys */
+	TRUTH_RESP_ID_INCRBY,	/* INCR, INCRBY, DECR, DECRBY: u.incrby, one signed delta */
+	TRUTH_RESP_ID_MGET,	/* MGET key...: u.keys */
+	TRUTH_RESP_ID_INFO,	/* INFO [section...]: u.info */
+	TRUTH_RESP_ID_HELLO,	/* HELLO [2|3] [SETNAME n]: u.hello */
+	TRUTH_RESP_ID_COMMAND,	/* COMMAND [COUNT|INFO|DOCS|LIST]: u.command */
+	TRUTH_RESP_ID_QUIT,	/* QUIT: no arguments */
+	__TRUTH_RESP_ID_MAX,	/* number of ids */
 };
 
 /* One row of the command table. */

@@ -25,11 +25,13 @@
  * filter intersects a peer's recent samples; Marzullo's algorithm finds the
  * agreement of a majority of the sources and names the falsetickers.
  *
- * Times are int64 ns; intervals are closed.
+ * Times are int64 ns; intervals are closed.  No locking: one thread owns a
+ * clock (truthd's clock loop); other processes read the published page.
  */
 #ifndef _TRUTH_CLOCK_H
 #define _TRUTH_CLOCK_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 

@@ -67,6 +67,11 @@
 #define TRUTH_CLOCKBOUND_MAX_DRIFT_PPB	100000000u	/* 10%: larger is refused */
 #define TRUTH_CLOCKBOUND_READ_RETRIES	100000		/* reader gives up (-EAGAIN) */
 
+/* Shared between processes: the atomics must be lock-free (address-free). */
+_Static_assert(ATOMIC_LLONG_LOCK_FREE == 2 && ATOMIC_LONG_LOCK_FREE == 2 &&
+	       ATOMIC_INT_LOCK_FREE == 2,
+	       "truth clockbound needs lock-free 32- and 64-bit atomics");
+
 /* What a reading (or an estimate) can say about true time. */
 enum truth_clock_status {
 	TRUTH_CLOCK_UNKNOWN = 0,	/* no estimate yet: no bound at all */
@@ -231,9 +236,9 @@ static inline int truth_clock_shm_bound(const struct truth_clockbound_snapshot *
 	out->earliest = truth_clockbound_sub_u(mid, w);
 	out->latest = truth_clockbound_add_u(mid, w);
 	out->epsilon = w;
-	out->status = local > s->as_of && (uint64_t)(local - s->as_of) >
-		      s->sync_timeout ? TRUTH_CLOCK_FREE_RUNNING :
-		      TRUTH_CLOCK_SYNCHRONISED;
+	out->status = s->status == TRUTH_CLOCK_FREE_RUNNING ||
+		      (local > s->as_of && dt > s->sync_timeout) ?
+		      TRUTH_CLOCK_FREE_RUNNING : TRUTH_CLOCK_SYNCHRONISED;
 	return out->status;
 }
 

@@ -245,13 +245,17 @@ static int parse_command(const struct truth_resp_cmd *cmd, struct truth_resp_com
 		r->sub = TRUTH_RESP_COMMAND_ALL;
 		return 0;
 	}
-	if (arg_is(sub, "count") || arg_is(sub, "list")) {
+	if (arg_is(sub, "count") || arg_is(sub, "list") || arg_is(sub, "help")) {
+		const char *name = arg_is(sub, "count") ? "count" :
+				   arg_is(sub, "list") ? "list" : "help";
+
 		if (cmd->argc != 2) {
 			truth_resp_add_errorf(out, "ERR wrong number of arguments for 'command|%s' command",
-					      arg_is(sub, "count") ? "count" : "list");
+					      name);
 			return -1;
 		}
-		r->sub = arg_is(sub, "count") ? TRUTH_RESP_COMMAND_COUNT : TRUTH_RESP_COMMAND_LIST;
+		r->sub = name[0] == 'c' ? TRUTH_RESP_COMMAND_COUNT :
+			 name[0] == 'l' ? TRUTH_RESP_COMMAND_LIST : TRUTH_RESP_COMMAND_HELP;
 		return 0;
 	}
 	if (arg_is(sub, "info") || arg_is(sub, "docs")) {

@@ -203,7 +203,7 @@ enum truth_resp_cmd_id {
 	TRUTH_RESP_ID_MGET,	/* MGET key...: u.keys */
 	TRUTH_RESP_ID_INFO,	/* INFO [section...]: u.info */
 	TRUTH_RESP_ID_HELLO,	/* HELLO [2|3] [SETNAME n]: u.hello */
-	TRUTH_RESP_ID_COMMAND,	/* COMMAND [COUNT|INFO|DOCS|LIST]: u.command */
+	TRUTH_RESP_ID_COMMAND,	/* COMMAND [COUNT|INFO|DOCS|LIST|HELP]: u.command */
 	TRUTH_RESP_ID_QUIT,	/* QUIT: no arguments */
 	__TRUTH_RESP_ID_MAX,	/* number of ids */
 };
@@ -273,13 +273,14 @@ struct truth_resp_hello {
 	struct truth_resp_arg name;	/* the client name */
 };
 
-/* COMMAND [COUNT | INFO [name ...] | DOCS [name ...] | LIST] */
+/* COMMAND [COUNT | INFO [name ...] | DOCS [name ...] | LIST | HELP] */
 enum truth_resp_command_sub {
 	TRUTH_RESP_COMMAND_ALL,		/* COMMAND: info of every command */
 	TRUTH_RESP_COMMAND_COUNT,	/* COMMAND COUNT */
 	TRUTH_RESP_COMMAND_INFO,	/* COMMAND INFO name...: info or null per name */
 	TRUTH_RESP_COMMAND_DOCS,	/* COMMAND DOCS: an empty map (no docs served) */
 	TRUTH_RESP_COMMAND_LIST,	/* COMMAND LIST: every name */
+	TRUTH_RESP_COMMAND_HELP,	/* COMMAND HELP: lines of help text */
 };
 
 struct truth_resp_command_req {

@@ -98,11 +98,34 @@ static void command_entry(struct truth_resp_out *o, const struct truth_resp_comm
 	truth_resp_add_set(o, 0);
 }
 
+/* COMMAND HELP, in the layout of Redis's addReplyHelp() */
+static const char *const command_help[] = {
+	"COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+	"(no subcommand)",
+	"    Return details about all truthd commands.",
+	"COUNT",
+	"    Return the total number of commands in this truthd server.",
+	"LIST",
+	"    Return a list of all commands in this truthd server.",
+	"INFO [<command-name> ...]",
+	"    Return details about multiple truthd commands.",
+	"    If no command names are given, details of all commands are returned.",
+	"DOCS [<command-name> ...]",
+	"    Return an empty map: truthd serves no command documentation.",
+	"HELP",
+	"    Print this help.",
+};
+
 static void do_command(struct truth_resp_out *o, const struct truth_resp_command_req *r)
 {
 	unsigned int i;
 
 	switch (r->sub) {
+	case TRUTH_RESP_COMMAND_HELP:
+		truth_resp_add_array(o, sizeof(command_help) / sizeof(command_help[0]));
+		for (i = 0; i < sizeof(command_help) / sizeof(command_help[0]); i++)
+			truth_resp_add_simple(o, command_help[i]);
+		return;
 	case TRUTH_RESP_COMMAND_COUNT:
 		truth_resp_add_int(o, truth_resp_ncommands);
 		return;

@@ -418,6 +418,19 @@ TEST_F(cmd, command)
 	REPLY("-ERR unknown subcommand 'FOO'. Try COMMAND HELP.\r\n", "COMMAND", "FOO");
 	REPLY("-ERR wrong number of arguments for 'command|count' command\r\n",
 	      "COMMAND", "COUNT", "x");
+	REPLY("-ERR wrong number of arguments for 'command|help' command\r\n",
+	      "COMMAND", "HELP", "x");
+	feedv(self, "COMMAND", "help", NULL);
+	{
+		static const char head[] = "*14\r\n+COMMAND <subcommand> [<arg> [value] "
+			"[opt] ...]. Subcommands are:\r\n+(no subcommand)\r\n";
+		static const char tail[] = "+HELP\r\n+    Print this help.\r\n";
+
+		ASSERT_LT(sizeof(head) + sizeof(tail), self->s.out.len);
+		EXPECT_EQ(0, memcmp(self->s.out.buf, head, sizeof(head) - 1));
+		EXPECT_EQ(0, memcmp(self->s.out.buf + self->s.out.len - (sizeof(tail) - 1),
+				    tail, sizeof(tail) - 1));
+	}
 	feedv(self, "COMMAND", NULL);
 	EXPECT_EQ(0, strncmp(self->s.out.buf, "*15\r\n*7\r\n$4\r\nping\r\n:-1\r\n*1\r\n+no-raft\r\n", 37));
 	feedv(self, "COMMAND", "LIST", NULL);

@@ -89,6 +89,9 @@ struct truth_resp_parser *truth_resp_parser_new(const struct truth_resp_limits *
 		p->lim = *l;
 	else
 		truth_resp_limits_default(&p->lim);
+	/* argc is an int to the command layer, as in Redis */
+	if (p->lim.max_args > INT_MAX)
+		p->lim.max_args = INT_MAX;
 	p->st = PS_START;
 	return p;
 }

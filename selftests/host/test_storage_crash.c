@@ -3,8 +3,8 @@
  * Crash at every write boundary.  A scripted workload drives the log, the
  * metadata and the snapshots together (group commits, single appends,
  * conflict truncation inside the open and inside a closed segment, segment
- * rollovers, snapshots followed by compaction, term/vote saves) on the
- * in-memory disk.  A model follows it: for each index the values that may
+ * rollovers, snapshots followed by compaction, a snapshot from the leader
+ * replacing the whole log, term/vote saves) on the in-memory disk.  A model follows it: for each index the values that may
  * legitimately be on disk (written, not yet replaced durably) and the
  * index up to which everything must be there (last successful sync).
  *
@@ -203,6 +203,31 @@ static int w_snapshot(struct rig *r, struct model *md, uint64_t index)
 	return truth_wal_compact(r->wal, index, r->err);
 }
 
+/* a follower installs the leader's snapshot past its log, then resets */
+static int w_install(struct rig *r, struct model *md, uint64_t index,
+		     uint64_t term)
+{
+	uint8_t data[300];
+	struct truth_snap s = { .index = index, .term = term,
+				.data_len = sizeof(data), .data = data };
+	int ret;
+
+	snap_blob(data, index, sizeof(data));
+	md->snap_term[index] = term;
+	md->snap_flight = index;
+	ret = truth_snap_save(&r->fs, DIR, &s, r->err);
+	if (ret)
+		return ret;
+	md->snap_done = index;
+	md->snap_flight = 0;
+	ret = truth_wal_reset(r->wal, index + 1, r->err);
+	if (ret)
+		return ret;
+	md->last = index;
+	model_synced(md);
+	return 0;
+}
+
 /* the script; stops at the first error (the crash) */
 static int workload(struct rig *r, struct model *md)
 {
@@ -236,6 +261,9 @@ static int workload(struct rig *r, struct model *md)
 	model_synced(md);
 	STEP(w_meta(r, md, 4, 0));
 	STEP(w_append(r, md, md->last + 1, 3, 4, false));
+	/* far behind: the leader's snapshot replaces the whole log */
+	STEP(w_install(r, md, md->last + 6, 5));
+	STEP(w_append(r, md, md->last + 1, 3, 5, true));
 	return 0;
 #undef STEP
 }

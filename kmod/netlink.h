@@ -9,14 +9,16 @@ extern struct genl_family truth_genl_family;
 
 /*
  * A required attribute: if absent, mark it missing for the extack and say
- * which in the message.  True when missing.
+ * which in the message.  True when missing.  (The local must not be called
+ * __info: GENL_REQ_ATTR_CHECK declares one and would initialise it from
+ * itself.)
  */
 #define TRUTH_NL_REQUIRE(info, attr) ({					\
-	struct genl_info *__info = (info);				\
-	bool __missing = GENL_REQ_ATTR_CHECK(__info, attr);		\
+	struct genl_info *__truth_info = (info);			\
+	bool __missing = GENL_REQ_ATTR_CHECK(__truth_info, attr);	\
 									\
 	if (__missing)							\
-		GENL_SET_ERR_MSG(__info, "missing attribute " #attr);	\
+		GENL_SET_ERR_MSG(__truth_info, "missing attribute " #attr); \
 	__missing;							\
 })
 

@@ -13,8 +13,10 @@
  *
  * Faults are armed by write-boundary number (every mutating call is one):
  * crash (the call and all later ones fail, nothing changes), tear (a pwrite
- * puts only a prefix on the platter, then crash), fail (one call fails with
- * a chosen errno and the disk stays up).
+ * puts only a prefix on the platter, then crash), hole (a pwrite reaches the
+ * platter except one range of it, as when pages are written back out of
+ * order, then crash), fail (one call fails with a chosen errno and the disk
+ * stays up).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -54,6 +56,8 @@ struct truth_memfs {
 	uint64_t crash_at;		/* boundary that crashes, 0 = none */
 	uint64_t tear_at;		/* pwrite boundary that tears, 0 = none */
 	size_t tear_keep;		/* bytes a torn pwrite keeps */
+	size_t hole_off;		/* torn pwrite: start of the part lost */
+	size_t hole_len;		/* its length, 0 = keep a prefix instead */
 	uint64_t fail_at;		/* boundary that fails, 0 = none */
 	int fail_err;			/* its -errno */
 	bool crashed;			/* a crash or tear has fired */
@@ -96,6 +100,23 @@ static int image_write(struct mem_image *im, const void *buf, size_t len,
 		ret = image_resize(im, off + len);
 	if (!ret && len)
 		memcpy(im->data + off, buf, len);
+	return ret;
+}
+
+/* write buf at off except the bytes [hole_off, hole_off + hole_len) of it */
+static int hole_write(struct mem_image *im, const void *buf, size_t len,
+		      uint64_t off, const struct truth_memfs *m)
+{
+	size_t a = m->hole_off < len ? m->hole_off : len;
+	size_t b = m->hole_len < len - a ? a + m->hole_len : len;
+	int ret;
+
+	ret = image_write(im, buf, a, off);
+	if (!ret)
+		ret = image_write(im, (const uint8_t *)buf + b, len - b, off + b);
+	/* the hole reads as what was there, or zeros past the old end */
+	if (!ret && off + b > im->size)
+		ret = image_resize(im, off + b);
 	return ret;
 }
 
@@ -288,12 +309,20 @@ static int mem_pwrite(void *ctx, int fd, const void *buf, size_t len,
 	if (ret)
 		return ret;
 	if (m->ops == m->tear_at) {
+		m->crashed = true;
+		if (m->hole_len) {
+			/* all but one range reaches the platter: pages
+			 * written back out of order, then the power goes */
+			ret = hole_write(&ip->vol, buf, len, off, m);
+			if (!ret)
+				ret = hole_write(&ip->dur, buf, len, off, m);
+			return ret ? ret : -EIO;
+		}
 		/* a prefix reaches the platter, then the power goes */
 		keep = m->tear_keep < len ? m->tear_keep : len;
 		ret = image_write(&ip->vol, buf, keep, off);
 		if (!ret)
 			ret = image_write(&ip->dur, buf, keep, off);
-		m->crashed = true;
 		return ret ? ret : -EIO;
 	}
 	return image_write(&ip->vol, buf, len, off);
@@ -504,6 +533,14 @@ void truth_memfs_tear_at(struct truth_memfs *m, uint64_t n, size_t keep)
 	m->tear_keep = keep;
 }
 
+void truth_memfs_hole_at(struct truth_memfs *m, uint64_t n, size_t off,
+			 size_t len)
+{
+	m->tear_at = n;
+	m->hole_off = off;
+	m->hole_len = len;
+}
+
 void truth_memfs_fail_at(struct truth_memfs *m, uint64_t n, int err)
 {
 	m->fail_at = n;
@@ -534,6 +571,7 @@ void truth_memfs_reboot(struct truth_memfs *m, enum truth_memfs_crash how)
 	else
 		names_copy(&m->vol, &m->dur);
 	m->crash_at = m->tear_at = m->fail_at = 0;
+	m->hole_len = 0;
 	m->crashed = false;
 }
 

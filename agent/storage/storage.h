@@ -117,6 +117,11 @@ void truth_memfs_crash_at(struct truth_memfs *m, uint64_t n);
 /* Boundary n (a pwrite) puts only its first keep bytes on the durable
  * image, then the disk crashes as above. */
 void truth_memfs_tear_at(struct truth_memfs *m, uint64_t n, size_t keep);
+/* Boundary n (a pwrite) reaches the durable image except its bytes
+ * [off, off + len), which keep their old content (dirty pages written back
+ * out of order), then the disk crashes as above. */
+void truth_memfs_hole_at(struct truth_memfs *m, uint64_t n, size_t off,
+			 size_t len);
 /* Boundary n fails with err (e.g. -EIO, -ENOSPC) and changes nothing; the
  * disk stays up. */
 void truth_memfs_fail_at(struct truth_memfs *m, uint64_t n, int err);

@@ -20,8 +20,9 @@
  *   - finds term/vote equal to the last saved value (or the one in flight),
  *   - finds the newest completed snapshot (or the one in flight),
  *   - can be written again, and what is then synced survives another cut.
- * Then the same with a torn pwrite at k (several prefix lengths), and with
- * a second crash during the recovery itself.
+ * Then the same with a torn pwrite at k (several prefix lengths), with a
+ * pwrite that reaches the disk except for a hole (pages written back out
+ * of order), and with a second crash during the recovery itself.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -426,7 +427,7 @@ static uint64_t workload_boundaries(struct __test_metadata *_metadata)
 	return n;
 }
 
-enum fault { CRASH, TEAR, FAIL };
+enum fault { CRASH, TEAR, HOLE, FAIL };
 
 /*
  * Run the workload with one fault armed at boundary k, reboot the way
@@ -451,12 +452,14 @@ static bool one_run(struct __test_metadata *_metadata, enum fault f,
 		truth_memfs_crash_at(r.m, k);
 	else if (f == TEAR)
 		truth_memfs_tear_at(r.m, k, keep);
+	else if (f == HOLE)
+		truth_memfs_hole_at(r.m, k, keep, 48);
 	else
 		truth_memfs_fail_at(r.m, k, -EIO);
 	ret = rig_open(&r);
 	if (!ret)
 		ret = workload(&r, md);
-	if (f == TEAR && !truth_memfs_crashed(r.m)) {
+	if ((f == TEAR || f == HOLE) && !truth_memfs_crashed(r.m)) {
 		/* boundary k is no pwrite: nothing to tear */
 		rig_close(&r);
 		truth_memfs_free(r.m);
@@ -552,6 +555,23 @@ TEST(torn_write_at_every_boundary)
 		}
 	ksft_print_msg("%llu torn writes injected (%zu prefix lengths)\n",
 		       (unsigned long long)runs, j);
+}
+
+TEST(out_of_order_write_at_every_boundary)
+{
+	static const size_t hole[] = { 0, 8, 40, 96, 200 };
+	uint64_t n = workload_boundaries(_metadata), k, runs = 0;
+	size_t j;
+
+	/* 48 bytes of the write never make it, the rest does: records of
+	 * an unsynced batch after a hole must be cut, not called corrupt */
+	for (k = 1; k <= n; k++)
+		for (j = 0; j < sizeof(hole) / sizeof(hole[0]); j++)
+			runs += one_run(_metadata, HOLE, k, hole[j],
+					TRUTH_MEMFS_LOSE_UNSYNCED, 0,
+					"hole in write at boundary");
+	ksft_print_msg("%llu out-of-order writes injected (%zu hole "
+		       "positions)\n", (unsigned long long)runs, j);
 }
 
 TEST(crash_during_recovery)

@@ -698,4 +698,115 @@ BAD(version_with_attribute, -EINVAL)
 	tmsg_u32(m, TRUTH_A_VERSION_GENL, 1);
 }
 
+/* ----------------------------------------- wrong type of every scalar */
+
+BAD(new_self_wrong_type, -EINVAL)
+{
+	tmsg_init(m, t, TRUTH_CMD_GROUP_NEW, 0);
+	tmsg_u32(m, TRUTH_A_GROUP_ID, 99);
+	tmsg_u64(m, TRUTH_A_GROUP_SELF, 1);
+	tmsg_member(m, 1, 1);
+}
+
+BAD(new_role_wrong_type, -EINVAL)
+{
+	__u8 b = TRUTH_ROLE_LEADER;
+
+	new_prefix(m, t, 99);
+	tmsg_put(m, TRUTH_A_GROUP_ROLE, &b, 1);
+}
+
+BAD(new_term_start_wrong_type, -EINVAL)
+{
+	new_prefix(m, t, 99);
+	tmsg_u32(m, TRUTH_A_GROUP_TERM_START, 1);
+}
+
+BAD(new_commit_wrong_type, -EINVAL)
+{
+	new_prefix(m, t, 99);
+	tmsg_u32(m, TRUTH_A_GROUP_COMMIT, 1);
+}
+
+BAD(new_member_node_wrong_type, -EINVAL)
+{
+	struct nlattr *n;
+
+	new_prefix(m, t, 99);
+	n = tmsg_nest(m, TRUTH_A_GROUP_MEMBER);
+	tmsg_u64(m, TRUTH_A_MEMBER_NODE, 2);
+	tmsg_nest_end(m, n);
+}
+
+BAD(set_flags_wrong_type, -EINVAL)
+{
+	tmsg_init(m, t, TRUTH_CMD_GROUP_SET, 0);
+	tmsg_u32(m, TRUTH_A_GROUP_ID, G);
+	tmsg_u64(m, TRUTH_A_GROUP_FLAGS, TRUTH_GROUP_F_RESET_MATCH);
+}
+
+BAD(set_name_empty_payload, -EINVAL)
+{
+	tmsg_init(m, t, TRUTH_CMD_GROUP_SET, 0);
+	tmsg_u32(m, TRUTH_A_GROUP_ID, G);
+	tmsg_put(m, TRUTH_A_GROUP_NAME, NULL, 0);
+}
+
+BAD(ack_node_wrong_type, -EINVAL)
+{
+	ack_prefix(m, t, G, 5);
+	tmsg_u64(m, TRUTH_A_GROUP_INDEX, 10);
+	tmsg_u64(m, TRUTH_A_GROUP_NODE, 2);
+}
+
+BAD(ack_term_wrong_type, -EINVAL)
+{
+	tmsg_init(m, t, TRUTH_CMD_GROUP_ACK, 0);
+	tmsg_u32(m, TRUTH_A_GROUP_ID, G);
+	tmsg_u32(m, TRUTH_A_GROUP_TERM, 5);
+	tmsg_u64(m, TRUTH_A_GROUP_INDEX, 10);
+}
+
+BAD(clock_group_wrong_type, -EINVAL)
+{
+	tmsg_init(m, t, TRUTH_CMD_CLOCK_TICK, 0);
+	tmsg_u64(m, TRUTH_A_CLOCK_GROUP_ID, G);
+}
+
+BAD(clock_merge_hlc_wrong_type, -EINVAL)
+{
+	tmsg_init(m, t, TRUTH_CMD_CLOCK_MERGE, 0);
+	tmsg_u32(m, TRUTH_A_CLOCK_HLC, 5);
+}
+
+BAD(clock_merge_vclock_node_wrong_type, -EINVAL)
+{
+	struct nlattr *n;
+
+	tmsg_init(m, t, TRUTH_CMD_CLOCK_MERGE, 0);
+	tmsg_u32(m, TRUTH_A_CLOCK_GROUP_ID, G);
+	n = tmsg_nest(m, TRUTH_A_CLOCK_VCLOCK);
+	tmsg_u64(m, TRUTH_A_VCLOCK_NODE, 2);
+	tmsg_u64(m, TRUTH_A_VCLOCK_COUNTER, 1);
+	tmsg_nest_end(m, n);
+}
+
+BAD(clock_set_wrong_type, -EINVAL)
+{
+	tmsg_init(m, t, TRUTH_CMD_CLOCK_SET, 0);
+	tmsg_u32(m, TRUTH_A_CLOCK_HLC_MAX_OFFSET, 1000000);
+}
+
+BAD(stats_group_wrong_type, -EINVAL)
+{
+	tmsg_init(m, t, TRUTH_CMD_STATS_GET, 0);
+	tmsg_u64(m, TRUTH_A_STATS_GROUP_ID, G);
+}
+
+BAD(stats_group_zero, -ERANGE)
+{
+	tmsg_init(m, t, TRUTH_CMD_STATS_RESET, 0);
+	tmsg_u32(m, TRUTH_A_STATS_GROUP_ID, 0);
+}
+
 TEST_HARNESS_MAIN

@@ -135,8 +135,14 @@ void raft_send_more(struct raft *r, struct raft_progress *p)
 	uint64_t last = raft_log_last(&r->log);
 
 	if (p->state == PROGRESS_PIPELINE) {
-		while (p->inflight < r->opt.max_inflight && p->next <= last)
+		while (p->state == PROGRESS_PIPELINE &&
+		       p->inflight < r->opt.max_inflight && p->next <= last) {
+			uint64_t next = p->next;
+
 			raft_send_append(r, p, false);
+			if (p->next == next)
+				break;	/* switched to a snapshot, or nothing sent */
+		}
 	} else {
 		raft_send_append(r, p, false);
 	}

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "truth/quorum.h"
 #include "raftsim.h"
 
 enum { EV_TICK, EV_DELIVER, EV_SYNC };
@@ -353,6 +354,13 @@ static void client_reply(struct raftsim *s, struct raftsim_node *nd,
 {
 	uint32_t i;
 
+	if (getenv("RAFTSIM_TRACE"))
+		fprintf(stderr, "t=%llu node %u applies %llu (t%llu) client %llu seq %llu\n",
+			(unsigned long long)s->now, nd->id,
+			(unsigned long long)e->index, (unsigned long long)e->term,
+			(unsigned long long)e->client_id,
+			(unsigned long long)e->client_seq);
+
 	for (i = 0; i < s->n_clients; i++) {
 		struct raftsim_client *c = &s->clients[i];
 
@@ -363,6 +371,9 @@ static void client_reply(struct raftsim *s, struct raftsim_node *nd,
 			s->cap_acks = s->cap_acks ? 2 * s->cap_acks : 64;
 			s->acks = xrealloc(s->acks, s->cap_acks * sizeof(*s->acks));
 		}
+		if (getenv("RAFTSIM_TRACE"))
+			fprintf(stderr, "  ack client %llu seq %llu\n",
+				(unsigned long long)c->id, (unsigned long long)c->seq);
 		s->acks[s->n_acks].client_id = c->id;
 		s->acks[s->n_acks].seq = c->seq;
 		s->acks[s->n_acks].index = e->index;
@@ -397,6 +408,11 @@ void raftsim_take_snapshot(struct raftsim *s, uint32_t id)
 	if (!nd->up || nd->busy || nd->sm_applied <= nd->sm_snap_at)
 		return;
 	data = sm_encode(nd, &size);
+	if (getenv("RAFTSIM_TRACE"))
+		fprintf(stderr, "t=%llu node %u snapshots at %llu (%llu cmds)\n",
+			(unsigned long long)s->now, nd->id,
+			(unsigned long long)nd->sm_applied,
+			(unsigned long long)nd->n_sm);
 	if (raft_snapshot_taken(nd->r, nd->sm_applied, data, size,
 				s->o.snapshot_keep) == RAFT_OK) {
 		disk_put_snapshot(nd, raft_last_snapshot(nd->r));
@@ -404,6 +420,62 @@ void raftsim_take_snapshot(struct raftsim *s, uint32_t id)
 		nd->sm_snap_at = nd->sm_applied;
 	}
 	free(data);
+}
+
+/* ---------------------------------------------------------- fast path */
+
+/*
+ * What truth.ko does for a leader when external_commit is on: count the
+ * followers' durable acks of the current term with the weighted quorum rule
+ * and hand the core a new commit index.  truthd reports the leader's own
+ * log end (the core caps it at what is durable).
+ */
+static void fastpath(struct raftsim *s, struct raftsim_node *nd,
+		     const struct raft_msg *m)
+{
+	struct truth_quorum_member qm[RAFT_MAX_MEMBERS];
+	struct raft *r = nd->r;
+	const struct raft_conf *c;
+	uint64_t term = raft_term(r), start, commit;
+	unsigned int n = 0;
+	uint32_t i;
+
+	if (!s->o.external_commit || raft_role(r) != RAFT_LEADER)
+		return;
+	if (nd->fp_term != term) {
+		memset(nd->fp_match, 0, sizeof(nd->fp_match));
+		nd->fp_term = term;
+	}
+	if (m && m->type == RAFT_MSG_APPEND_RESP && m->term == term &&
+	    !m->reject && !m->heartbeat && m->from <= RAFTSIM_MAX_NODES &&
+	    m->match_index > nd->fp_match[m->from])
+		nd->fp_match[m->from] = m->match_index;
+	c = raft_conf(r);
+	for (i = 0; i < c->n; i++) {
+		if (c->m[i].role != RAFT_VOTER)
+			continue;
+		qm[n].id = c->m[i].id;
+		qm[n].weight = c->m[i].weight;
+		qm[n].match = c->m[i].id == nd->id ? raft_last_index(r) :
+			      c->m[i].id <= RAFTSIM_MAX_NODES ?
+			      nd->fp_match[c->m[i].id] : 0;
+		n++;
+	}
+	start = raft_last_index(r);
+	while (start > raft_snapshot_index(r) + 1 &&
+	       raft_term_at(r, start - 1) == term)
+		start--;
+	commit = truth_quorum_commit(qm, n, raft_conf_threshold(c), start,
+				     raft_commit_index(r));
+	if (commit > raft_commit_index(r))
+		raft_commit_external(r, term, commit);
+}
+
+static void node_step(struct raftsim *s, struct raftsim_node *nd,
+		      const struct raft_msg *m)
+{
+	raft_step(nd->r, m);
+	fastpath(s, nd, m);
 }
 
 /* ---------------------------------------------------------- nodes */
@@ -420,6 +492,11 @@ static void node_complete(struct raftsim *s, struct raftsim_node *nd)
 	/* Only now may messages leave: an ACK follows the data it acknowledges. */
 	for (i = 0; i < rd->n_msgs; i++)
 		net_send(s, nd->id, &rd->msgs[i]);
+	if (rd->snapshot && getenv("RAFTSIM_TRACE"))
+		fprintf(stderr, "t=%llu node %u installs snapshot %llu (%llu bytes)\n",
+			(unsigned long long)s->now, nd->id,
+			(unsigned long long)rd->snapshot->index,
+			(unsigned long long)rd->snapshot->size);
 	if (rd->snapshot && !sm_restore(nd, rd->snapshot))
 		raftsim_fail(s, "node %u: snapshot at %llu does not decode",
 			     nd->id, (unsigned long long)rd->snapshot->index);
@@ -430,6 +507,7 @@ static void node_complete(struct raftsim *s, struct raftsim_node *nd)
 				   rd->reads[i].ctx, "ReadIndex");
 	raft_advance(nd->r, rd);
 	nd->busy = false;
+	fastpath(s, nd, NULL);
 	if (s->o.snapshot_every &&
 	    nd->sm_applied >= nd->sm_snap_at + s->o.snapshot_every)
 		raftsim_take_snapshot(s, nd->id);
@@ -471,7 +549,7 @@ static void node_run(struct raftsim *s, struct raftsim_node *nd)
 
 			memmove(nd->inbox.m, nd->inbox.m + 1,
 				--nd->inbox.n * sizeof(m));
-			raft_step(nd->r, &m);
+			node_step(s, nd, &m);
 			for (uint32_t i = 0; i < m.n_entries; i++)
 				free(m.entries[i].data);
 			free(m.entries);
@@ -546,6 +624,7 @@ static void node_boot(struct raftsim *s, struct raftsim_node *nd)
 	nd->seen_commit = raft_commit_index(nd->r);
 	nd->leader_term_checked = 0;
 	nd->la_term = 0;
+	nd->chk_idx = 0;
 	schedule_tick(s, nd, raftsim_rand(s) % tick_period(s, nd) + 1);
 }
 
@@ -668,7 +747,7 @@ static void deliver(struct raftsim *s, struct raftsim_node *nd,
 		free(m);	/* the queue owns entries/data now */
 		return;
 	}
-	raft_step(nd->r, m);
+	node_step(s, nd, m);
 	msg_free(m);
 	node_run(s, nd);
 }
@@ -757,21 +836,22 @@ uint32_t raftsim_leader(struct raftsim *s)
 
 static bool leader_ready(struct raftsim *s, void *arg)
 {
-	uint32_t id = raftsim_leader(s), i;
+	uint32_t id = raftsim_leader(s);
 	struct raft *r;
-	const struct raft_entry *e;
+	uint64_t i;
 
 	if (!id)
 		return false;
 	r = s->nodes[id].r;
 	/* a leader is usable once it committed an entry of its term */
-	for (i = raft_commit_index(r); i > raft_snapshot_index(r); i--) {
-		e = raft_entry_at(r, i);
-		if (e && e->term == raft_term(r)) {
+	for (i = raft_commit_index(r); i >= raft_snapshot_index(r) && i; i--) {
+		uint64_t t = raft_term_at(r, i);
+
+		if (t == raft_term(r)) {
 			*(uint32_t *)arg = id;
 			return true;
 		}
-		if (e && e->term < raft_term(r))
+		if (t < raft_term(r))
 			break;
 	}
 	return false;

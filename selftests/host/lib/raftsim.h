@@ -85,6 +85,13 @@ struct raftsim_node {
 	uint64_t seen_commit;		/* commit index already checked */
 	uint64_t leader_term_checked;	/* term in which completeness was checked */
 	uint64_t la_term, la_last, la_last_term; /* leader append-only */
+
+	/* log matching is re-hashed from here (committed, verified) */
+	uint64_t chk_snap, chk_idx, chk_term, chk_chain, chk_count;
+
+	/* the kernel fast path's view when external_commit is on */
+	uint64_t fp_term;		/* term its match table is for */
+	uint64_t fp_match[RAFTSIM_MAX_NODES + 1]; /* acked durable index */
 };
 
 struct raftsim_event;
@@ -197,5 +204,23 @@ void raftsim_check_read(struct raftsim *s, struct raftsim_node *nd,
 void raftsim_fail(struct raftsim *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 uint64_t raftsim_entry_hash(const struct raft_entry *e);
+
+/* raftsim_fuzz.c: one randomised run (the torture test's unit of work) */
+struct raftsim_fuzz_stats {
+	uint64_t steps;			/* events run and checked */
+	uint64_t elections;		/* distinct (term, leader) pairs */
+	uint64_t acked;			/* client requests acknowledged */
+	uint64_t reads;			/* linearizable reads checked */
+	uint64_t faults;		/* nemesis actions */
+	uint64_t crashes;
+};
+
+/*
+ * Build a random cluster from seed, run a random schedule of faults,
+ * proposals and reads checking every step, heal, then require liveness.
+ * Returns true if every property held; otherwise why says what broke.
+ */
+bool raftsim_fuzz_one(uint64_t seed, struct raftsim_fuzz_stats *st,
+		      char *why, size_t len);
 
 #endif /* _TRUTH_RAFTSIM_H */

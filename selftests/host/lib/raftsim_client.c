@@ -36,6 +36,9 @@ void raftsim_clients_poll(struct raftsim *s, uint64_t retry_us)
 
 		if (c->pending && s->now - c->sent_at < retry_us)
 			continue;
+		/* an idle client thinks for a while between requests */
+		if (!c->pending && raftsim_rand(s) % 4)
+			continue;
 		/* new request, or a retry of the same (client, seq) elsewhere */
 		if (raftsim_propose(s, leader, c->id, c->seq, NULL) != RAFT_OK)
 			continue;

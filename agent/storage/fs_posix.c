@@ -14,7 +14,9 @@
 
 #include "storage.h"
 
-static int posix_open(void *ctx, const char *path, int flags, int *fd)
+#define UNUSED	__attribute__((unused))	/* ctx: POSIX needs no state */
+
+static int posix_open(void *ctx UNUSED, const char *path, int flags, int *fd)
 {
 	int oflags = O_CLOEXEC, r;
 
@@ -34,12 +36,12 @@ static int posix_open(void *ctx, const char *path, int flags, int *fd)
 	return 0;
 }
 
-static int posix_close(void *ctx, int fd)
+static int posix_close(void *ctx UNUSED, int fd)
 {
 	return close(fd) && errno != EINTR ? -errno : 0;
 }
 
-static ssize_t posix_pread(void *ctx, int fd, void *buf, size_t len,
+static ssize_t posix_pread(void *ctx UNUSED, int fd, void *buf, size_t len,
 			   uint64_t off)
 {
 	size_t done = 0;
@@ -59,7 +61,7 @@ static ssize_t posix_pread(void *ctx, int fd, void *buf, size_t len,
 	return (ssize_t)done;
 }
 
-static int posix_pwrite(void *ctx, int fd, const void *buf, size_t len,
+static int posix_pwrite(void *ctx UNUSED, int fd, const void *buf, size_t len,
 			uint64_t off)
 {
 	size_t done = 0;
@@ -79,7 +81,7 @@ static int posix_pwrite(void *ctx, int fd, const void *buf, size_t len,
 	return 0;
 }
 
-static int posix_fdatasync(void *ctx, int fd)
+static int posix_fdatasync(void *ctx UNUSED, int fd)
 {
 	int r;
 
@@ -89,7 +91,7 @@ static int posix_fdatasync(void *ctx, int fd)
 	return r < 0 ? -errno : 0;
 }
 
-static int posix_size(void *ctx, int fd, uint64_t *size)
+static int posix_size(void *ctx UNUSED, int fd, uint64_t *size)
 {
 	struct stat st;
 
@@ -99,7 +101,7 @@ static int posix_size(void *ctx, int fd, uint64_t *size)
 	return 0;
 }
 
-static int posix_truncate(void *ctx, int fd, uint64_t len)
+static int posix_truncate(void *ctx UNUSED, int fd, uint64_t len)
 {
 	int r;
 
@@ -109,7 +111,7 @@ static int posix_truncate(void *ctx, int fd, uint64_t len)
 	return r < 0 ? -errno : 0;
 }
 
-static int posix_allocate(void *ctx, int fd, uint64_t len)
+static int posix_allocate(void *ctx UNUSED, int fd, uint64_t len)
 {
 	int r;
 
@@ -125,17 +127,17 @@ static int posix_allocate(void *ctx, int fd, uint64_t len)
 	return -r;
 }
 
-static int posix_rename(void *ctx, const char *from, const char *to)
+static int posix_rename(void *ctx UNUSED, const char *from, const char *to)
 {
 	return rename(from, to) < 0 ? -errno : 0;
 }
 
-static int posix_unlink(void *ctx, const char *path)
+static int posix_unlink(void *ctx UNUSED, const char *path)
 {
 	return unlink(path) < 0 ? -errno : 0;
 }
 
-static int posix_fsync_dir(void *ctx, const char *dir)
+static int posix_fsync_dir(void *ctx UNUSED, const char *dir)
 {
 	int fd, r, ret = 0;
 
@@ -153,7 +155,7 @@ static int posix_fsync_dir(void *ctx, const char *dir)
 	return ret;
 }
 
-static int posix_list(void *ctx, const char *dir,
+static int posix_list(void *ctx UNUSED, const char *dir,
 		      int (*fn)(void *arg, const char *name), void *arg)
 {
 	struct dirent *de;

@@ -59,18 +59,26 @@ typedef void (*truth_storage_log_fn)(void *ctx, enum truth_storage_level level,
  * "dir/name" strings built by the caller.
  */
 struct truth_fs_ops {
+	/* open path with TRUTH_FS_* flags, *fd gets the descriptor */
 	int (*open)(void *ctx, const char *path, int flags, int *fd);
+	/* release fd */
 	int (*close)(void *ctx, int fd);
+	/* read up to len bytes at off; fewer only at end of file */
 	ssize_t (*pread)(void *ctx, int fd, void *buf, size_t len, uint64_t off);
+	/* write all len bytes at off, or fail */
 	int (*pwrite)(void *ctx, int fd, const void *buf, size_t len,
 		      uint64_t off);
+	/* make fd's data and size durable */
 	int (*fdatasync)(void *ctx, int fd);
+	/* current size of fd */
 	int (*size)(void *ctx, int fd, uint64_t *size);
 	/* set the size to exactly len (shrink or extend with zeros) */
 	int (*truncate)(void *ctx, int fd, uint64_t len);
 	/* reserve blocks up to len, reading as zeros; never shrinks */
 	int (*allocate)(void *ctx, int fd, uint64_t len);
+	/* rename from to to, replacing to */
 	int (*rename)(void *ctx, const char *from, const char *to);
+	/* remove a name */
 	int (*unlink)(void *ctx, const char *path);
 	/* make the directory's entries (creates, renames, unlinks) durable */
 	int (*fsync_dir)(void *ctx, const char *dir);
@@ -195,7 +203,8 @@ int truth_wal_open(struct truth_wal **walp, const struct truth_wal_options *opt,
 /* Close the files; entries not yet synced may or may not survive. */
 void truth_wal_close(struct truth_wal *wal);
 
-/* index of the first entry kept, or last + 1 when empty */
+/* index of the first entry kept, or last + 1 when empty; after open it may
+ * be <= the snapshot's index (those entries are redundant, not wrong) */
 uint64_t truth_wal_first_index(const struct truth_wal *wal);
 /* index of the last entry written (durable or not), first - 1 when empty */
 uint64_t truth_wal_last_index(const struct truth_wal *wal);

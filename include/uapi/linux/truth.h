@@ -230,9 +230,10 @@
  *                                     member's match index
  *     TRUTH_A_STATS_ACKS_STALE:       acks refused: wrong term, not leader
  *     TRUTH_A_STATS_COMMIT_ADVANCES:  times the commit index advanced
- *     TRUTH_A_STATS_COMMIT_EVENTS:    TRUTH_CMD_EVENT_COMMIT messages sent;
- *                                     fewer than the advances when advances
- *                                     were coalesced
+ *     TRUTH_A_STATS_COMMIT_EVENTS:    TRUTH_CMD_EVENT_COMMIT events emitted
+ *                                     (counted whether or not anyone
+ *                                     listens); fewer than the advances when
+ *                                     advances were coalesced
  *
  * TRUTH_CMD_STATS_RESET (admin)
  * -----------------------------

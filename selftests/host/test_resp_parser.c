@@ -6,6 +6,7 @@
  * state outlives a command.
  */
 
+#include <malloc.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -245,6 +246,21 @@ TEST_F(parser, large_bulk_in_small_chunks)
 	ASSERT_EQ(TRUTH_RESP_NEED_MORE, feed(self, "*1\r\n$4\r\nPI", 10));
 	ASSERT_GT(64, truth_resp_parser_buffered(self->p));
 	free(buf);
+}
+
+/* Declaring a big argument costs nothing until its bytes arrive (no preallocation). */
+TEST_F(parser, declared_length_is_not_preallocated)
+{
+	static const char in[] = "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$8388608\r\n0123456789";
+	struct mallinfo2 m = mallinfo2();
+	/* heap in use, including big blocks glibc serves by mmap */
+	size_t before = m.uordblks + m.hblkhd, after;
+
+	ASSERT_EQ(TRUTH_RESP_NEED_MORE, feed(self, in, sizeof(in) - 1));
+	m = mallinfo2();
+	after = m.uordblks + m.hblkhd;
+	ASSERT_GT(64 << 10, after - before);
+	ASSERT_GT(256, truth_resp_parser_buffered(self->p));
 }
 
 TEST_F(parser, consumed_stops_at_command_end)

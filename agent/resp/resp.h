@@ -390,7 +390,11 @@ void truth_resp_session_fini(struct truth_resp_session *s);
 size_t truth_resp_session_feed(struct truth_resp_session *s, const void *buf,
 			       size_t len, const struct truth_resp_handler *h);
 
-/* A handler executing against a reference store at *now_ms (tests, interim backend). */
+/*
+ * Fill *h with a handler executing against b->store at b->now_ms (tests,
+ * interim backend): it never defers, reports node_id 1 and leader, and adds
+ * the keyspace section to INFO.
+ */
 struct truth_resp_store_backend {
 	struct truth_resp_store *store;	/* the keyspace */
 	int64_t now_ms;			/* the time commands execute at */

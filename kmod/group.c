@@ -170,6 +170,7 @@ static int truth_group_set_prepare(struct truth_group *g,
 				   struct netlink_ext_ack *extack)
 {
 	int ret;
+	u32 i;
 
 	lockdep_assert_held(&g->tn->config_lock);
 
@@ -183,9 +184,13 @@ static int truth_group_set_prepare(struct truth_group *g,
 		goto out;
 	}
 	if (!cfg->has_members) {
+		/* ids and weights only: match indexes change under g->lock */
 		cfg->n_members = g->n_members;
-		memcpy(cfg->members, g->members,
-		       g->n_members * sizeof(g->members[0]));
+		for (i = 0; i < g->n_members; i++) {
+			cfg->members[i].id = g->members[i].id;
+			cfg->members[i].weight = g->members[i].weight;
+			cfg->members[i].match = 0;
+		}
 	}
 	if (!cfg->has_threshold)
 		cfg->threshold = cfg->has_members ?

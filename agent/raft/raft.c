@@ -232,8 +232,9 @@ void raft_campaign(struct raft *r, bool pre, bool transfer)
 	uint32_t i;
 	int res;
 
-	/* diss. §4.2.2/§3.2: only voters of the latest configuration campaign. */
-	if (!raft_conf_is_voter(&r->conf, r->id))
+	/* diss. §4.2.2: voters of the latest configuration (or of the one an
+	 * uncommitted change is replacing) campaign; learners never do. */
+	if (!raft_may_campaign(r))
 		return;
 	if (r->role == RAFT_LEADER)
 		raft_reads_fail_all(r);

@@ -156,6 +156,7 @@ void raft_snapshot_tick(struct raft *r);
 
 /* raft_membership.c */
 void raft_conf_rebuild(struct raft *r);
+bool raft_may_campaign(const struct raft *r);
 void raft_maybe_promote(struct raft *r, struct raft_progress *p);
 void raft_transfer_tick(struct raft *r);
 void raft_transfer_check(struct raft *r, struct raft_progress *p);

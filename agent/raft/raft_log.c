@@ -128,8 +128,8 @@ void raft_log_reset(struct raft_log *l, uint64_t index, uint64_t term)
 	l->n = 0;
 	l->snap_index = index;
 	l->snap_term = term;
-	if (l->stable < index)
-		l->stable = index;
+	/* nothing after the snapshot is on disk any more (found by raftsim) */
+	l->stable = index;
 	if (l->committed < index)
 		l->committed = index;
 	if (l->applied < index)

@@ -138,6 +138,30 @@ void raft_conf_rebuild(struct raft *r)
 		raft_progress_sync(r);
 }
 
+/*
+ * diss. §4.2.2: a server removed by a configuration entry that is not yet
+ * committed may still be needed to elect a leader (it may hold the longest
+ * log), so it keeps campaigning until the removal commits.
+ */
+bool raft_may_campaign(const struct raft *r)
+{
+	uint64_t i;
+
+	if (raft_conf_is_voter(&r->conf, r->id))
+		return true;
+	if (r->conf_index <= r->log.committed)
+		return false;
+	for (i = r->conf_index - 1; i > r->log.snap_index; i--) {
+		const struct raft_entry *e = raft_log_get(&r->log, i);
+		struct raft_conf c;
+
+		if (e->type == RAFT_ENTRY_CONF &&
+		    !raft_conf_decode(&c, e->data, e->len))
+			return raft_conf_is_voter(&c, r->id);
+	}
+	return raft_conf_is_voter(&r->snap_conf, r->id);
+}
+
 static int propose_conf(struct raft *r, const struct raft_conf *c)
 {
 	uint8_t buf[RAFT_CONF_BYTES];

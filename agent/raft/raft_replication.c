@@ -130,6 +130,22 @@ void raft_send_append(struct raft *r, struct raft_progress *p, bool heartbeat)
 	}
 }
 
+static void send_tip_probe(struct raft *r, struct raft_progress *p)
+{
+	struct raft_msg m = { 0 };
+
+	if (p->next - 1 < r->log.snap_index)
+		return;
+	m.type = RAFT_MSG_APPEND;
+	m.to = p->id;
+	m.term = r->term;
+	m.ctx = r->round;
+	m.prev_index = p->next - 1;
+	m.prev_term = raft_log_term(&r->log, m.prev_index);
+	m.commit = r->log.committed;
+	raft_send(r, &m);
+}
+
 void raft_send_more(struct raft *r, struct raft_progress *p)
 {
 	uint64_t last = raft_log_last(&r->log);
@@ -363,6 +379,15 @@ void raft_handle_append_resp(struct raft *r, const struct raft_msg *m)
 			   p->inflight >= r->opt.max_inflight) {
 			/* a full window and a live follower: APPENDs were lost */
 			become_probe(p, p->match + 1);
+		} else if (p->state == PROGRESS_PIPELINE &&
+			   p->match < raft_log_last(&r->log) &&
+			   p->next > raft_log_last(&r->log)) {
+			/*
+			 * Everything was sent but not all acknowledged: ask at
+			 * the tip, so a follower that lost an APPEND says so.
+			 */
+			send_tip_probe(r, p);
+			return;
 		}
 		if (p->match < raft_log_last(&r->log) ||
 		    p->state == PROGRESS_PROBE)

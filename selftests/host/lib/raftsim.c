@@ -139,10 +139,54 @@ static uint32_t latency(struct raftsim *s)
 	return s->o.lat_min_us + (span ? raftsim_rand(s) % (span + 1) : 0);
 }
 
+/*
+ * What a node says must already be on its disk: an ACK only covers durable
+ * entries, a granted vote is durable, a message carries a durable term.
+ */
+static void check_durable(struct raftsim *s, struct raftsim_node *nd,
+			  const struct raft_msg *m)
+{
+	uint64_t last = nd->n_log ? nd->log[nd->n_log - 1].index : nd->snap.index;
+
+	if (m->term > nd->hs.term && m->type != RAFT_MSG_PREVOTE &&
+	    m->type != RAFT_MSG_PREVOTE_RESP)
+		raftsim_fail(s, "node %u sent term %llu before making it durable",
+			     nd->id, (unsigned long long)m->term);
+	if (m->type == RAFT_MSG_VOTE_RESP && !m->reject &&
+	    nd->hs.vote != m->to)
+		raftsim_fail(s, "node %u granted a vote to %u that is not durable",
+			     nd->id, m->to);
+	if (m->type == RAFT_MSG_APPEND_RESP && !m->reject && !m->heartbeat &&
+	    m->match_index > last && m->match_index > nd->snap.index)
+		raftsim_fail(s, "node %u acknowledged index %llu with only %llu durable",
+			     nd->id, (unsigned long long)m->match_index,
+			     (unsigned long long)last);
+}
+
 static void net_send(struct raftsim *s, uint32_t from, const struct raft_msg *m)
 {
 	struct raftsim_event ev = { 0 };
 	uint32_t copies = 1, i;
+
+	check_durable(s, &s->nodes[from], m);
+	if (getenv("RAFTSIM_TRACE") && getenv("RAFTSIM_TRACE")[0] == '2')
+		fprintf(stderr, "t=%llu %u->%u type %u term %llu prev %llu/%llu n %u commit %llu rej %d hb %d match %llu hint %llu/%llu snap %llu off %llu done %d\n",
+			(unsigned long long)s->now, from, m->to, m->type,
+			(unsigned long long)m->term,
+			(unsigned long long)m->prev_index,
+			(unsigned long long)m->prev_term, m->n_entries,
+			(unsigned long long)m->commit, m->reject, m->heartbeat,
+			(unsigned long long)m->match_index,
+			(unsigned long long)m->hint_index,
+			(unsigned long long)m->hint_term,
+			(unsigned long long)m->snap_index,
+			(unsigned long long)m->offset, m->done);
+	if (m->type < __RAFT_MSG_MAX)
+		s->sent[m->type]++;
+	if (m->type == RAFT_MSG_APPEND)
+		s->sent_entries += m->n_entries;
+	if (m->type == RAFT_MSG_APPEND_RESP && m->reject)
+		s->rejects++;
 
 	if (m->to < 1 || m->to > RAFTSIM_MAX_NODES || s->cut[from][m->to])
 		return;
@@ -255,6 +299,9 @@ static void disk_write(struct raftsim_node *nd, const struct raft_ready *rd,
 
 		if (!items--)
 			return;
+		/* §7: keep what follows an entry the snapshot agrees with */
+		if (nd->snap.index == sn->index)
+			keep = nd->snap.term == sn->term;
 		for (i = 0; i < nd->n_log; i++)
 			if (nd->log[i].index == sn->index)
 				keep = nd->log[i].term == sn->term;
@@ -488,6 +535,19 @@ static void node_complete(struct raftsim *s, struct raftsim_node *nd)
 	struct raft_ready *rd = &nd->rd;
 	uint32_t i;
 
+	if (getenv("RAFTSIM_TRACE"))
+		fprintf(stderr, "t=%llu node %u persists snap %d entries %u (first %llu) hs %d; disk last before %llu\n",
+			(unsigned long long)s->now, nd->id, rd->snapshot != NULL, rd->n_entries,
+			rd->n_entries ? (unsigned long long)rd->entries[0].index : 0ULL, rd->hs_changed,
+			nd->n_log ? (unsigned long long)nd->log[nd->n_log - 1].index : 0ULL);
+	if (getenv("RAFTSIM_TRACE")) {
+		fprintf(stderr, "   disk snap %llu/%llu log:", (unsigned long long)nd->snap.index, (unsigned long long)nd->snap.term);
+		for (uint64_t q = 0; q < nd->n_log; q++)
+			fprintf(stderr, " %llu/%llu", (unsigned long long)nd->log[q].index, (unsigned long long)nd->log[q].term);
+		if (rd->snapshot)
+			fprintf(stderr, " | new snap %llu/%llu core first %llu", (unsigned long long)rd->snapshot->index, (unsigned long long)rd->snapshot->term, (unsigned long long)raft_first_index(nd->r));
+		fprintf(stderr, "\n");
+	}
 	disk_write(nd, rd, ready_items(rd));
 	/* Only now may messages leave: an ACK follows the data it acknowledges. */
 	for (i = 0; i < rd->n_msgs; i++)
@@ -513,6 +573,11 @@ static void node_complete(struct raftsim *s, struct raftsim_node *nd)
 		raftsim_take_snapshot(s, nd->id);
 }
 
+static uint32_t disk_delay(const struct raftsim *s, const struct raftsim_node *nd)
+{
+	return nd->disk_us >= 0 ? (uint32_t)nd->disk_us : s->o.disk_us;
+}
+
 /* Take readies until one has to wait for the disk. */
 static void node_process(struct raftsim *s, struct raftsim_node *nd)
 {
@@ -525,10 +590,10 @@ static void node_process(struct raftsim *s, struct raftsim_node *nd)
 			node_crash(s, nd, true);
 			return;
 		}
-		if (ready_items(&nd->rd) && s->o.disk_us) {
+		if (ready_items(&nd->rd) && disk_delay(s, nd)) {
 			struct raftsim_event ev = { 0 };
 
-			ev.time = s->now + s->o.disk_us;
+			ev.time = s->now + disk_delay(s, nd);
 			ev.type = EV_SYNC;
 			ev.node = nd->id;
 			ev.gen = nd->gen;
@@ -606,9 +671,10 @@ static void node_boot(struct raftsim *s, struct raftsim_node *nd)
 		conf.n = s->o.n;
 		for (i = 0; i < s->o.n; i++) {
 			conf.m[i].id = i + 1;
-			conf.m[i].weight = 1;
+			conf.m[i].weight = s->o.weights[i + 1] ? s->o.weights[i + 1] : 1;
 			conf.m[i].role = RAFT_VOTER;
 		}
+		conf.threshold = s->o.threshold;
 	}
 	nd->r = raft_new(&opt, &conf);
 	if (!nd->r || raft_restore(nd->r, &nd->hs, &nd->snap, nd->log,
@@ -696,8 +762,10 @@ struct raftsim *raftsim_new(const struct raftsim_opts *o)
 		s->o.lat_min_us = s->o.lat_max_us;
 	s->rng = o->seed ^ 0x5deece66dULL;
 	raftsim_check_init(s);
-	for (i = 1; i <= RAFTSIM_MAX_NODES; i++)
+	for (i = 1; i <= RAFTSIM_MAX_NODES; i++) {
 		s->nodes[i].id = i;
+		s->nodes[i].disk_us = -1;
+	}
 	for (i = 1; i <= o->n && i <= RAFTSIM_MAX_NODES; i++)
 		node_boot(s, &s->nodes[i]);
 	return s;

@@ -37,6 +37,8 @@ struct raftsim_opts {
 	uint32_t snapshot_every;	/* snapshot after this many applies, 0 = never */
 	uint32_t snapshot_keep;		/* entries kept behind a snapshot */
 	uint32_t drift_ppm;		/* declared bound given to the nodes */
+	uint32_t weights[RAFTSIM_MAX_NODES + 1]; /* voter weights, 0 = 1 */
+	uint64_t threshold;		/* quorum threshold, 0 = majority */
 };
 
 /* One applied client command in a node's state machine. */
@@ -65,6 +67,7 @@ struct raftsim_node {
 	struct raft_entry *log;		/* owned entries after snap.index */
 	uint64_t n_log, cap_log;
 	bool fail_next_write;		/* fault: the next write fails */
+	int32_t disk_us;		/* this disk's sync delay, -1 = default */
 	bool tear_on_crash;		/* fault: crash keeps a torn prefix */
 
 	/* a ready being written: node is blocked until its sync event */
@@ -127,6 +130,10 @@ struct raftsim {
 	uint64_t n_acks, cap_acks;
 	/* reads checked */
 	uint64_t reads_ok, lease_reads_ok;
+	/* traffic: messages handed to the network, by type */
+	uint64_t sent[__RAFT_MSG_MAX];
+	uint64_t sent_entries;		/* entries carried by APPENDs */
+	uint64_t rejects;		/* APPEND_RESP with reject */
 
 	/* checker: committed log as the cluster agreed it */
 	struct raftsim_canon *canon;	/* [1..canon_len] */

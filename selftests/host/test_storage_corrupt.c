@@ -12,13 +12,19 @@
  *     segment (indistinguishable from a torn write).
  * Also: missing segments, closed segments whose records do not match
  * their name, partial and zero-filled tails, a torn batch written out of
- * order, stale bytes after a cut tail, leftover temporary files.
+ * order, stale bytes after a cut tail, leftover temporary files; and random
+ * damage (flips, zeroed and garbage ranges, cut files) that must never
+ * crash recovery, only open a consistent log or refuse.
+ *
+ * TRUTH_SEED=<n> replays the random part; TRUTH_SEEDS=<n> sets its number
+ * of cases (default 3000).  The seed is printed.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <storage/storage.h>
 
@@ -534,6 +540,102 @@ TEST_F(corrupt, iterate_rechecks_every_crc)
 	EXPECT_NE(NULL, strstr(self->err, self->names.v[1]));
 	EXPECT_NE(NULL, strstr(self->err, "CRC")) TH_LOG("%s", self->err);
 	EXPECT_EQ(1, n);
+}
+
+static uint64_t rng_state;
+
+static uint64_t rnd(void)
+{
+	/* xorshift64*: small, fast, and good enough to pick test cases */
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return rng_state * 2685821657736338717ULL;
+}
+
+struct consecutive {
+	uint64_t next;		/* index expected */
+	uint64_t term;		/* term of the previous entry */
+	bool broken;		/* a gap or a term going back */
+};
+
+static int consecutive(void *ctx, const struct truth_wal_entry *e)
+{
+	struct consecutive *c = ctx;
+
+	if (e->index != c->next || e->term < c->term)
+		c->broken = true;
+	c->next = e->index + 1;
+	c->term = e->term;
+	return 0;
+}
+
+TEST_F(corrupt, random_damage_never_crashes_recovery)
+{
+	const char *s = getenv("TRUTH_SEED"), *sn = getenv("TRUTH_SEEDS");
+	uint64_t seed = s ? strtoull(s, NULL, 0) : (uint64_t)time(NULL);
+	unsigned long cases = sn ? strtoul(sn, NULL, 0) : 3000, i;
+	unsigned long opened = 0, refused = 0;
+	struct consecutive c;
+	uint64_t size, pos, len;
+	uint8_t *d;
+	int j, k, fd, ret;
+
+	rng_state = seed ? seed : 1;
+	ksft_print_msg("seed %llu\n", (unsigned long long)seed);
+	for (i = 0; i < cases; i++) {
+		build(_metadata, self, rnd() % 2);
+		for (k = 1 + (int)(rnd() % 3); k > 0; k--) {
+			j = (int)(rnd() % (uint64_t)self->names.n);
+			d = image(self, self->names.v[j], &size);
+			ASSERT_NE(NULL, d);
+			if (!size)
+				continue;	/* already cut to nothing */
+			pos = rnd() % size;
+			len = 1 + rnd() % 64;
+			if (len > size - pos)
+				len = size - pos;
+			switch (rnd() % 4) {
+			case 0:		/* bit flip */
+				d[pos] ^= (uint8_t)(1u << (rnd() % 8));
+				break;
+			case 1:		/* zeroed range */
+				memset(d + pos, 0, len);
+				break;
+			case 2:		/* garbage */
+				while (len--)
+					d[pos + len] = (uint8_t)rnd();
+				break;
+			case 3:		/* file cut short */
+				ASSERT_EQ(0, self->fs.ops->open(self->fs.ctx,
+						self->path, TRUTH_FS_RDWR, &fd));
+				ASSERT_EQ(0, self->fs.ops->truncate(self->fs.ctx,
+								    fd, pos));
+				self->fs.ops->close(self->fs.ctx, fd);
+				break;
+			}
+		}
+		ret = reopen(self);
+		if (ret) {
+			/* refused, with the reason and a file named */
+			ASSERT_TRUE(ret == -EIO || ret == -ENOENT)
+				TH_LOG("case %lu: %d %s", i, ret, self->err);
+			ASSERT_NE(NULL, strstr(self->err, DIR "/"))
+				TH_LOG("%s", self->err);
+			refused++;
+			continue;
+		}
+		/* opened: what it holds is one consecutive run from 1 */
+		memset(&c, 0, sizeof(c));
+		c.next = 1;
+		ASSERT_EQ(0, truth_wal_iterate(self->wal, 0, consecutive, &c,
+					       self->err)) TH_LOG("%s", self->err);
+		ASSERT_FALSE(c.broken);
+		ASSERT_EQ(c.next - 1, truth_wal_last_index(self->wal));
+		opened++;
+	}
+	ksft_print_msg("%lu damaged logs: %lu opened (tail cut), %lu refused\n",
+		       cases, opened, refused);
 }
 
 TEST_HARNESS_MAIN

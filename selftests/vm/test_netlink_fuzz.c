@@ -158,9 +158,15 @@ static void structured(struct tmsg *m, struct rng *r, __u16 family)
 		if (below(r, 6))
 			tmsg_u32(m, TRUTH_A_GROUP_SELF, below(r, 8) ? 1 : some_id(r));
 		n = below(r, 4) ? below(r, 7) : below(r, 70);
-		for (i = 0; i < n; i++)
-			member_nest(m, r, TRUTH_A_GROUP_MEMBER, TRUTH_A_MEMBER_NODE,
-				    TRUTH_A_MEMBER_WEIGHT);
+		if (!below(r, 6)) {
+			/* distinct nodes, so the limits are reached, not duplicates */
+			for (i = 0; i < n; i++)
+				tmsg_member(m, 1 + i, below(r, 3));
+		} else {
+			for (i = 0; i < n; i++)
+				member_nest(m, r, TRUTH_A_GROUP_MEMBER, TRUTH_A_MEMBER_NODE,
+					    TRUTH_A_MEMBER_WEIGHT);
+		}
 		if (!below(r, 3))
 			tmsg_u64(m, TRUTH_A_GROUP_THRESHOLD, below(r, 2) ? below(r, 6) : edge_u64(r));
 		if (!below(r, 3))
@@ -206,9 +212,22 @@ static void structured(struct tmsg *m, struct rng *r, __u16 family)
 		if (!below(r, 3))
 			tmsg_u64(m, TRUTH_A_CLOCK_HLC_MAX_OFFSET, edge_u64(r));
 		n = below(r, 3) ? below(r, 5) : below(r, 70);
-		for (i = 0; i < n; i++)
-			member_nest(m, r, TRUTH_A_CLOCK_VCLOCK, TRUTH_A_VCLOCK_NODE,
-				    TRUTH_A_VCLOCK_COUNTER);
+		if (!below(r, 4)) {
+			/* strictly ascending nodes: valid clocks up to and past the limit */
+			for (i = 0; i < n; i++) {
+				struct nlattr *v = tmsg_nest(m, TRUTH_A_CLOCK_VCLOCK);
+
+				if (!v)
+					break;
+				tmsg_u32(m, TRUTH_A_VCLOCK_NODE, 2 + 3 * i + below(r, 3));
+				tmsg_u64(m, TRUTH_A_VCLOCK_COUNTER, 1 + below(r, 1000));
+				tmsg_nest_end(m, v);
+			}
+		} else {
+			for (i = 0; i < n; i++)
+				member_nest(m, r, TRUTH_A_CLOCK_VCLOCK, TRUTH_A_VCLOCK_NODE,
+					    TRUTH_A_VCLOCK_COUNTER);
+		}
 		break;
 	case TRUTH_CMD_STATS_GET:
 	case TRUTH_CMD_STATS_RESET:

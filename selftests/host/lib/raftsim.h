@@ -199,6 +199,16 @@ void raftsim_take_snapshot(struct raftsim *s, uint32_t id);
 
 uint64_t raftsim_rand(struct raftsim *s);
 
+/* raftsim_node.c: disks and state machines (internal to raftsim) */
+void raftsim_disk_truncate(struct raftsim_node *nd, uint64_t from);
+void raftsim_disk_write(struct raftsim_node *nd, const struct raft_ready *rd,
+			uint64_t items);
+uint64_t raftsim_ready_items(const struct raft_ready *rd);
+void raftsim_sm_reset(struct raftsim_node *nd);
+bool raftsim_sm_restore(struct raftsim_node *nd, const struct raft_snapshot *sn);
+void raftsim_sm_apply(struct raftsim *s, struct raftsim_node *nd,
+		      const struct raft_entry *e);
+
 /* raftsim_check.c: the property checker, run after every step */
 void raftsim_check_init(struct raftsim *s);
 void raftsim_check_free(struct raftsim *s);

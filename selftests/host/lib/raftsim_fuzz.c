@@ -246,7 +246,7 @@ bool raftsim_fuzz_one(uint64_t seed, struct raftsim_fuzz_stats *st,
 	raftsim_clients(s, 1 + pick(s, 3));
 
 	/* fault phase */
-	end = s->now + 3 * SEC + pick(s, 6 * SEC);
+	end = s->now + 5 * SEC + pick(s, 15 * SEC);
 	while (s->now < end && !s->violation[0]) {
 		raftsim_run_for(s, 5 * MS);
 		raftsim_clients_poll(s, 300 * MS);

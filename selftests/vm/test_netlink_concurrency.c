@@ -229,4 +229,142 @@ TEST_F_TIMEOUT(conc, all_cpus_ack_at_once_and_commit_is_exact, 120)
 	free(w);
 }
 
+/*
+ * Acks racing configuration changes and deletion: while threads on every
+ * CPU ack, another thread changes the threshold, the members, the term and
+ * the role, and deletes and recreates the group.  Each ack may be refused
+ * only for the documented reasons (no group, stale term, not leader, not a
+ * member); afterwards the commit index is at least what the rule gives for
+ * the final configuration and match indexes (it may be more: an earlier,
+ * lower threshold may have committed further, and it never moves back).
+ */
+static volatile int race_stop;
+static volatile __u64 race_term = 1;
+
+struct racer {
+	pthread_t th;
+	int cpu;
+	unsigned long acks, refused;
+	int bad;		/* an errno outside the documented set */
+};
+
+static void *race_acker(void *arg)
+{
+	struct racer *w = arg;
+	uint64_t s = (uint64_t)(uintptr_t)w | 1;
+	cpu_set_t set;
+	struct tnl *t;
+	__u64 idx = 1;
+
+	CPU_ZERO(&set);
+	CPU_SET(w->cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+	t = malloc(sizeof(*t));
+	if (!t || tnl_open(t)) {
+		w->bad = -1;
+		free(t);
+		return NULL;
+	}
+	while (!race_stop) {
+		int ret = truth_ack(t, GID, race_term, 1 + xorshift(&s) % 6, idx++);
+
+		if (!ret)
+			w->acks++;
+		else if (ret == -ENOENT || ret == -ESTALE || ret == -EINVAL)
+			w->refused++;
+		else
+			w->bad = ret;
+	}
+	tnl_close(t);
+	free(t);
+	return NULL;
+}
+
+FIXTURE(race) {
+	struct tnl t;
+};
+
+FIXTURE_SETUP(race)
+{
+	ASSERT_EQ(0, tnl_open(&self->t));
+	truth_group_remove(&self->t, GID);
+}
+
+FIXTURE_TEARDOWN(race)
+{
+	truth_group_remove(&self->t, GID);
+	tnl_close(&self->t);
+}
+
+TEST_F_TIMEOUT(race, acks_race_set_and_delete, 120)
+{
+	int ncpu = sysconf(_SC_NPROCESSORS_ONLN), n = ncpu * 2, i, round;
+	unsigned long acks = 0, refused = 0;
+	struct truth_quorum_member qm[TRUTH_GROUP_MEMBERS_MAX];
+	struct racer *w = calloc(n, sizeof(*w));
+	struct tgroup g;
+	struct tmsg m;
+	__u32 j;
+
+	ASSERT_NE(NULL, w);
+	race_stop = 0;
+	race_term = 1;
+	ASSERT_EQ(0, truth_group_add(&self->t, GID, 5, 1));
+	for (i = 0; i < n; i++) {
+		w[i].cpu = i % ncpu;
+		ASSERT_EQ(0, pthread_create(&w[i].th, NULL, race_acker, &w[i]));
+	}
+	for (round = 0; round < 300; round++) {
+		tmsg_init(&m, &self->t, TRUTH_CMD_GROUP_SET, 0);
+		tmsg_u32(&m, TRUTH_A_GROUP_ID, GID);
+		switch (round % 6) {
+		case 0:
+			tmsg_u64(&m, TRUTH_A_GROUP_THRESHOLD, 1 + round % 5);
+			break;
+		case 1:
+			for (j = 1; j <= 4 + round % 3; j++)
+				tmsg_member(&m, j, 1 + j % 2);
+			break;
+		case 2:
+			tmsg_u64(&m, TRUTH_A_GROUP_TERM, race_term + 1);
+			tmsg_u64(&m, TRUTH_A_GROUP_TERM_START, 1);
+			break;
+		case 3:
+			tmsg_u32(&m, TRUTH_A_GROUP_ROLE, round % 2 ? TRUTH_ROLE_FOLLOWER : TRUTH_ROLE_LEADER);
+			break;
+		case 4:
+			tmsg_u32(&m, TRUTH_A_GROUP_ROLE, TRUTH_ROLE_LEADER);
+			tmsg_u32(&m, TRUTH_A_GROUP_FLAGS, TRUTH_GROUP_F_RESET_MATCH);
+			break;
+		default:
+			ASSERT_EQ(0, truth_group_remove(&self->t, GID));
+			race_term = 1;
+			ASSERT_EQ(0, truth_group_add(&self->t, GID, 5, 1));
+			continue;
+		}
+		ASSERT_EQ(0, tnl_talk(&self->t, &m, NULL, NULL)) TH_LOG("round %d: %s", round,
+									 self->t.ext_msg);
+		if (round % 6 == 2)
+			race_term++;
+	}
+	race_stop = 1;
+	for (i = 0; i < n; i++) {
+		pthread_join(w[i].th, NULL);
+		EXPECT_EQ(0, w[i].bad);
+		acks += w[i].acks;
+		refused += w[i].refused;
+	}
+	ASSERT_EQ(0, truth_group_get(&self->t, GID, &g));
+	for (j = 0; j < g.n_members; j++) {
+		qm[j].id = g.members[j].node;
+		qm[j].weight = g.members[j].weight;
+		qm[j].match = g.members[j].match;
+	}
+	EXPECT_LE(truth_quorum_commit(qm, g.n_members, g.threshold, g.term_start, 0), g.commit);
+	TH_LOG("%lu acks counted, %lu refused as documented, 300 configuration changes",
+	       acks, refused);
+	EXPECT_LT(0, acks);
+	free(w);
+}
+
 TEST_HARNESS_MAIN

@@ -125,7 +125,7 @@ FIXTURE_TEARDOWN(three)
 	raftsim_free(self->s);
 }
 
-static uint32_t a_follower(struct raftsim *s, uint32_t leader)
+static uint32_t a_follower(uint32_t leader)
 {
 	return leader == 1 ? 2 : 1;
 }
@@ -139,7 +139,7 @@ TEST_F(three, prevote_partitioned_node_does_not_disrupt)
 
 	ASSERT_NE(0, leader);
 	term = raft_term(s->nodes[leader].r);
-	f = a_follower(s, leader);
+	f = a_follower(leader);
 	raftsim_isolate(s, f);
 	raftsim_run_for(s, 5 * SEC);
 	EXPECT_EQ(term, raft_term(s->nodes[f].r));
@@ -165,7 +165,7 @@ TEST(without_prevote_partitioned_node_disrupts)
 	leader = raftsim_wait_leader(s, 2 * SEC);
 	ASSERT_NE(0, leader);
 	term = raft_term(s->nodes[leader].r);
-	f = a_follower(s, leader);
+	f = a_follower(leader);
 	raftsim_isolate(s, f);
 	raftsim_run_for(s, 5 * SEC);
 	EXPECT_GT(raft_term(s->nodes[f].r), term + 5);
@@ -224,7 +224,7 @@ TEST_F(three, term_and_vote_survive_restart)
 	uint32_t vote;
 
 	ASSERT_NE(0, leader);
-	f = a_follower(s, leader);
+	f = a_follower(leader);
 	raftsim_run_for(s, 100000);
 	term = raft_term(s->nodes[f].r);
 	vote = raft_vote(s->nodes[f].r);

@@ -6,6 +6,7 @@
  *
  *   TRUTH_SEEDS=N   run seeds 1..N (default 1000; `make torture` sets more)
  *   TRUTH_SEED=S    replay exactly seed S
+ *   TRUTH_SEED_FIRST=F  start at seed F instead of 1 (to split long runs)
  *
  * A failing seed is printed with the one command that replays it.
  */
@@ -40,7 +41,8 @@ TEST_F_TIMEOUT(random, safety_and_liveness, 3600)
 	struct raftsim_fuzz_stats st = { 0 };
 	uint64_t one = env_u64("TRUTH_SEED", 0);
 	uint64_t n = one ? 1 : env_u64("TRUTH_SEEDS", 1000);
-	uint64_t first = one ? one : 1, seed, failed = 0;
+	uint64_t first = one ? one : env_u64("TRUTH_SEED_FIRST", 1);
+	uint64_t seed, failed = 0;
 	struct timespec t0, t1;
 	bool verbose = getenv("TRUTH_VERBOSE") != NULL;
 	char why[512];
@@ -63,7 +65,8 @@ TEST_F_TIMEOUT(random, safety_and_liveness, 3600)
 			break;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	printf("# %llu seeds, %llu simulated steps checked, %llu leaders elected, %llu faults (%llu crashes), %llu client writes acked, %llu reads checked, %.1f s\n",
+	printf("# seeds %llu..%llu: %llu seeds, %llu simulated steps checked, %llu leaders elected, %llu faults (%llu crashes), %llu client writes acked, %llu reads checked, %.1f s\n",
+	       (unsigned long long)first, (unsigned long long)(seed - 1),
 	       (unsigned long long)(seed - first), (unsigned long long)st.steps,
 	       (unsigned long long)st.elections, (unsigned long long)st.faults,
 	       (unsigned long long)st.crashes, (unsigned long long)st.acked,

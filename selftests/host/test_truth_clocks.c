@@ -21,9 +21,15 @@
 #include <string.h>
 #include <time.h>
 
+#include <linux/truth.h>
 #include <truth/hlc.h>
 #include <truth/lamport.h>
 #include <truth/vclock.h>
+
+/* The pure headers' limits are the UAPI's. */
+_Static_assert(TRUTH_VCLOCK_ENTRIES == TRUTH_VCLOCK_MAX, "vector clock size differs from the UAPI");
+_Static_assert(TRUTH_VCLOCK_MAX >= 32, "the issue asks for at least 32 members");
+_Static_assert(TRUTH_LAMPORT_MAX == 0x7fffffffffffffffULL, "Lamport bound differs from the policy");
 
 #include "kselftest_harness.h"
 

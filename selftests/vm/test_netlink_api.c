@@ -445,4 +445,39 @@ TEST_F(api, events_commit_term_and_group_del)
 	tnl_close(&ev);
 }
 
+/* The HLC refuses stamps beyond the configured offset and accepts within. */
+TEST_F(api, hlc_bound_follows_clock_set)
+{
+	struct tclock c, after;
+	struct tmsg m;
+	__u64 now;
+
+	tmsg_init(&m, &self->t, TRUTH_CMD_CLOCK_SET, 0);
+	tmsg_u64(&m, TRUTH_A_CLOCK_HLC_MAX_OFFSET, 5000000ULL);	/* 5 ms */
+	ASSERT_EQ(0, tnl_talk(&self->t, &m, tclock_cb, &c)) TH_LOG("%s", self->t.ext_msg);
+	ASSERT_EQ(0, truth_clock(&self->t, TRUTH_CMD_CLOCK_TICK, 0, &c));
+	now = c.hlc & ~0xffffULL;	/* at least local physical time */
+
+	/* one second ahead: refused, nothing changes */
+	tmsg_init(&m, &self->t, TRUTH_CMD_CLOCK_MERGE, 0);
+	tmsg_u64(&m, TRUTH_A_CLOCK_HLC, now + 1000000000ULL);
+	EXPECT_EQ(-ERANGE, tnl_talk(&self->t, &m, NULL, NULL));
+	EXPECT_NE(0, self->t.ext_msg[0]);
+	ASSERT_EQ(0, truth_clock(&self->t, TRUTH_CMD_CLOCK_GET, 0, &after));
+	EXPECT_EQ(c.hlc, after.hlc);
+	EXPECT_EQ(c.lamport, after.lamport);
+
+	/* back to the default: the same stamp is now within bounds */
+	tmsg_init(&m, &self->t, TRUTH_CMD_CLOCK_SET, 0);
+	tmsg_u64(&m, TRUTH_A_CLOCK_HLC_MAX_OFFSET, TRUTH_HLC_MAX_OFFSET_MAX);
+	ASSERT_EQ(0, tnl_talk(&self->t, &m, NULL, NULL));
+	tmsg_init(&m, &self->t, TRUTH_CMD_CLOCK_MERGE, 0);
+	tmsg_u64(&m, TRUTH_A_CLOCK_HLC, now + 1000000000ULL);
+	ASSERT_EQ(0, tnl_talk(&self->t, &m, tclock_cb, &after)) TH_LOG("%s", self->t.ext_msg);
+	EXPECT_EQ(now + 1000000000ULL + 1, after.hlc);
+	tmsg_init(&m, &self->t, TRUTH_CMD_CLOCK_SET, 0);
+	tmsg_u64(&m, TRUTH_A_CLOCK_HLC_MAX_OFFSET, TRUTH_HLC_MAX_OFFSET_DEFAULT);
+	ASSERT_EQ(0, tnl_talk(&self->t, &m, NULL, NULL));
+}
+
 TEST_HARNESS_MAIN

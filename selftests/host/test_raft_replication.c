@@ -288,6 +288,36 @@ TEST(duplicate_request_applied_once)
 	raftsim_free(s);
 }
 
+/* Commit counted outside the core (the kernel fast path, played by raftsim). */
+TEST(external_commit_from_the_fast_path)
+{
+	struct raftsim_opts o = opts(5, 8);
+	struct raftsim *s;
+	uint32_t leader, i;
+	uint64_t last;
+
+	o.external_commit = true;
+	s = raftsim_new(&o);
+	leader = raftsim_wait_leader(s, 2 * SEC);
+	ASSERT_NE(0, leader);
+	last = propose_n(s, leader, 1, 1, 20);
+	ASSERT_TRUE(raftsim_wait_applied(s, last, 2 * SEC));
+	for (i = 1; i <= 5; i++)
+		EXPECT_EQ(20, s->nodes[i].n_sm);
+	EXPECT_STREQ("", s->violation);
+	raftsim_free(s);
+
+	/* no fast path: the core does not count acks itself, nothing commits */
+	o.fastpath_off = true;
+	s = raftsim_new(&o);
+	raftsim_run_for(s, 2 * SEC);
+	leader = raftsim_leader(s);
+	ASSERT_NE(0, leader);
+	EXPECT_EQ(0, raft_commit_index(s->nodes[leader].r));
+	EXPECT_STREQ("", s->violation);
+	raftsim_free(s);
+}
+
 /* Weights {3,1,1}, threshold 3: node 1 commits alone; 2 and 3 never can. */
 TEST(weighted_quorum)
 {

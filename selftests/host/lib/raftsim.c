@@ -249,7 +249,8 @@ static void fastpath(struct raftsim *s, struct raftsim_node *nd,
 	unsigned int n = 0;
 	uint32_t i;
 
-	if (!s->o.external_commit || raft_role(r) != RAFT_LEADER)
+	if (!s->o.external_commit || s->o.fastpath_off ||
+	    raft_role(r) != RAFT_LEADER)
 		return;
 	if (nd->fp_term != term) {
 		memset(nd->fp_match, 0, sizeof(nd->fp_match));

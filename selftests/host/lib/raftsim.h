@@ -33,6 +33,7 @@ struct raftsim_opts {
 	uint32_t dup_pm;		/* per-mille of messages duplicated */
 	uint32_t disk_us;		/* write-to-durable delay, 0 = at once */
 	bool pre_vote, check_quorum, external_commit;
+	bool fastpath_off;		/* external_commit with no fast path running */
 	uint32_t max_inflight, max_batch, snapshot_chunk;
 	uint32_t snapshot_every;	/* snapshot after this many applies, 0 = never */
 	uint32_t snapshot_keep;		/* entries kept behind a snapshot */

@@ -208,7 +208,7 @@ static void fuzz_opts(uint64_t seed, struct raftsim_opts *o)
 	o->seed = seed;
 	o->n = sizes[raftsim_rand(&tmp) % 8];
 	o->tick_us = 10000;
-	o->election_ticks = 10;
+	o->election_ticks = 5 + raftsim_rand(&tmp) % 16;
 	o->heartbeat_ticks = 1 + raftsim_rand(&tmp) % 3;
 	o->pre_vote = raftsim_rand(&tmp) % 4 != 0;
 	o->check_quorum = raftsim_rand(&tmp) % 4 != 0;
@@ -216,11 +216,15 @@ static void fuzz_opts(uint64_t seed, struct raftsim_opts *o)
 	o->lat_min_us = raftsim_rand(&tmp) % 1000;
 	o->lat_max_us = o->lat_min_us + raftsim_rand(&tmp) % 8000;
 	o->loss_pm = raftsim_rand(&tmp) % 3 ? raftsim_rand(&tmp) % 100 : 0;
+	if (raftsim_rand(&tmp) % 10 == 0)
+		o->loss_pm = 100 + raftsim_rand(&tmp) % 250;
 	o->dup_pm = raftsim_rand(&tmp) % 50;
 	o->disk_us = raftsim_rand(&tmp) % 3 ? raftsim_rand(&tmp) % 3000 : 0;
+	if (raftsim_rand(&tmp) % 10 == 0)
+		o->disk_us = raftsim_rand(&tmp) % 30000;
 	o->max_inflight = 1 + raftsim_rand(&tmp) % 8;
 	o->max_batch = 1 + raftsim_rand(&tmp) % 16;
-	o->snapshot_chunk = 16 + raftsim_rand(&tmp) % 512;
+	o->snapshot_chunk = 64 + raftsim_rand(&tmp) % 4096;
 	o->snapshot_every = raftsim_rand(&tmp) % 4 ? 4 + raftsim_rand(&tmp) % 40 : 0;
 	o->snapshot_keep = raftsim_rand(&tmp) % 8;
 	o->drift_ppm = raftsim_rand(&tmp) % 50000;
@@ -232,7 +236,7 @@ bool raftsim_fuzz_one(uint64_t seed, struct raftsim_fuzz_stats *st,
 	struct raftsim_opts o;
 	struct raftsim *s;
 	uint64_t end, target, commit;
-	uint32_t leader, i;
+	uint32_t leader, i, nemesis_every;
 	bool ok = false;
 
 	fuzz_opts(seed, &o);
@@ -243,7 +247,9 @@ bool raftsim_fuzz_one(uint64_t seed, struct raftsim_fuzz_stats *st,
 			(int64_t)pick(s, 2 * o.drift_ppm + 1) - o.drift_ppm : 0;
 		s->nodes[i].clock_offset = pick(s, 1000 * SEC);
 	}
-	raftsim_clients(s, 1 + pick(s, 3));
+	raftsim_clients(s, 1 + pick(s, 4));
+	/* faults every 50 ms to every 1 s on average */
+	nemesis_every = 10 + pick(s, 190);
 
 	/* fault phase */
 	end = s->now + 5 * SEC + pick(s, 15 * SEC);
@@ -252,7 +258,7 @@ bool raftsim_fuzz_one(uint64_t seed, struct raftsim_fuzz_stats *st,
 		raftsim_clients_poll(s, 300 * MS);
 		if (pick(s, 10) == 0)
 			random_reads(s);
-		if (pick(s, 40) == 0)
+		if (pick(s, nemesis_every) == 0)
 			nemesis(s, st);
 	}
 	if (s->violation[0])
@@ -302,6 +308,7 @@ bool raftsim_fuzz_one(uint64_t seed, struct raftsim_fuzz_stats *st,
 	leader = raftsim_leader(s);
 	commit = leader ? raft_commit_index(s->nodes[leader].r) : UINT64_MAX;
 	if (!raftsim_wait_applied(s, commit, 10 * SEC)) {
+		dump_nodes(s);
 		snprintf(why, len, "liveness: members did not apply %llu within 10 s",
 			 (unsigned long long)commit);
 		goto out;

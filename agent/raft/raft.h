@@ -248,9 +248,11 @@ int raft_commit_external(struct raft *r, uint64_t term, uint64_t index);
 /* ReadIndex (diss. §6.4): the read completes in a later ready's reads[]. */
 int raft_read_index(struct raft *r, uint64_t ctx);
 /*
- * Lease read (diss. §6.4.1): if the leader lease covers [now - 0, now + err]
- * on the caller's clock, *index is a safe read index.  err is the caller's
- * bound on its own clock error.
+ * Lease read (diss. §6.4.1): if the leader lease still holds at now + err on
+ * the caller's clock, *index is a safe read index (serve it once applied).
+ * err is the caller's bound on its own clock's error; opt.drift_ppm bounds
+ * how fast any node's clock may run against another's.  RAFT_ESTALE: use
+ * raft_read_index() instead.
  */
 int raft_read_lease(struct raft *r, uint64_t now, uint64_t err,
 		    uint64_t *index);

@@ -165,6 +165,15 @@ static void dump_nodes(struct raftsim *s)
 
 	if (!getenv("RAFTSIM_TRACE"))
 		return;
+	fprintf(stderr, "now %llu, %u events queued, steps %llu\n",
+		(unsigned long long)s->now, s->n_ev, (unsigned long long)s->steps);
+	for (i = 0; i < s->n_clients; i++)
+		fprintf(stderr, "client %llu seq %llu pending %d target %u sent %llu acked %llu\n",
+			(unsigned long long)s->clients[i].id,
+			(unsigned long long)s->clients[i].seq,
+			s->clients[i].pending, s->clients[i].target,
+			(unsigned long long)s->clients[i].sent_at,
+			(unsigned long long)s->clients[i].acked);
 	for (i = 1; i <= RAFTSIM_MAX_NODES; i++) {
 		struct raftsim_node *nd = &s->nodes[i];
 		const struct raft_conf *c;
@@ -188,12 +197,12 @@ static void dump_nodes(struct raftsim *s)
 	}
 }
 
-static bool clients_done(struct raftsim *s, uint64_t target)
+static bool clients_done(struct raftsim *s, const uint64_t *target)
 {
 	uint32_t i;
 
 	for (i = 0; i < s->n_clients; i++)
-		if (s->clients[i].acked < target)
+		if (s->clients[i].acked < target[i])
 			return false;
 	return true;
 }
@@ -202,6 +211,7 @@ static void fuzz_opts(uint64_t seed, struct raftsim_opts *o)
 {
 	static const uint32_t sizes[] = { 1, 3, 3, 3, 4, 5, 5, 7 };
 	struct raftsim tmp;
+	uint64_t bcast;
 
 	memset(o, 0, sizeof(*o));
 	tmp.rng = seed * 0x9e3779b97f4a7c15ULL + 1;
@@ -228,6 +238,12 @@ static void fuzz_opts(uint64_t seed, struct raftsim_opts *o)
 	o->snapshot_every = raftsim_rand(&tmp) % 4 ? 4 + raftsim_rand(&tmp) % 40 : 0;
 	o->snapshot_keep = raftsim_rand(&tmp) % 8;
 	o->drift_ppm = raftsim_rand(&tmp) % 50000;
+	/* §5.6: broadcastTime << electionTimeout, or no leader stays long */
+	bcast = 2 * (uint64_t)o->lat_max_us + 2 * (uint64_t)o->disk_us;
+	if ((uint64_t)o->election_ticks * o->tick_us < 5 * bcast)
+		o->election_ticks = (5 * bcast + o->tick_us - 1) / o->tick_us;
+	if (o->heartbeat_ticks > o->election_ticks / 4)
+		o->heartbeat_ticks = o->election_ticks / 4 ? o->election_ticks / 4 : 1;
 }
 
 bool raftsim_fuzz_one(uint64_t seed, struct raftsim_fuzz_stats *st,
@@ -235,7 +251,7 @@ bool raftsim_fuzz_one(uint64_t seed, struct raftsim_fuzz_stats *st,
 {
 	struct raftsim_opts o;
 	struct raftsim *s;
-	uint64_t end, target, commit;
+	uint64_t end, target[RAFTSIM_MAX_CLIENTS], commit;
 	uint32_t leader, i, nemesis_every;
 	bool ok = false;
 
@@ -278,10 +294,8 @@ bool raftsim_fuzz_one(uint64_t seed, struct raftsim_fuzz_stats *st,
 		goto out;
 	}
 	/* every client gets three more requests acknowledged */
-	target = 0;
 	for (i = 0; i < s->n_clients; i++)
-		if (s->clients[i].acked + 3 > target)
-			target = s->clients[i].acked + 3;
+		target[i] = s->clients[i].acked + 3;
 	end = s->now + 20 * SEC;
 	while (!clients_done(s, target) && s->now < end && !s->violation[0]) {
 		raftsim_run_for(s, 5 * MS);

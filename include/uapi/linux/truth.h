@@ -294,6 +294,7 @@ enum truth_cmd {
 	TRUTH_CMD_EVENT_GROUP_DEL,
 	__TRUTH_CMD_MAX
 };
+
 #define TRUTH_CMD_MAX (__TRUTH_CMD_MAX - 1)
 
 enum truth_version_attr {
@@ -303,6 +304,7 @@ enum truth_version_attr {
 	TRUTH_A_VERSION_WIRE,
 	__TRUTH_A_VERSION_MAX
 };
+
 #define TRUTH_A_VERSION_MAX (__TRUTH_A_VERSION_MAX - 1)
 
 /* A node's role in a group; only a leader counts acknowledgements. */
@@ -312,6 +314,7 @@ enum truth_role {
 	TRUTH_ROLE_LEADER,
 	__TRUTH_ROLE_MAX
 };
+
 #define TRUTH_ROLE_MAX (__TRUTH_ROLE_MAX - 1)
 
 enum truth_group_flag {
@@ -336,6 +339,7 @@ enum truth_group_attr {
 	TRUTH_A_GROUP_INDEX,
 	__TRUTH_A_GROUP_MAX
 };
+
 #define TRUTH_A_GROUP_MAX (__TRUTH_A_GROUP_MAX - 1)
 
 enum truth_member_attr {
@@ -346,6 +350,7 @@ enum truth_member_attr {
 	TRUTH_A_MEMBER_MATCH,
 	__TRUTH_A_MEMBER_MAX
 };
+
 #define TRUTH_A_MEMBER_MAX (__TRUTH_A_MEMBER_MAX - 1)
 
 enum truth_clock_attr {
@@ -358,6 +363,7 @@ enum truth_clock_attr {
 	TRUTH_A_CLOCK_VCLOCK,
 	__TRUTH_A_CLOCK_MAX
 };
+
 #define TRUTH_A_CLOCK_MAX (__TRUTH_A_CLOCK_MAX - 1)
 
 enum truth_vclock_attr {
@@ -367,6 +373,7 @@ enum truth_vclock_attr {
 	TRUTH_A_VCLOCK_COUNTER,
 	__TRUTH_A_VCLOCK_MAX
 };
+
 #define TRUTH_A_VCLOCK_MAX (__TRUTH_A_VCLOCK_MAX - 1)
 
 enum truth_stats_attr {
@@ -381,6 +388,7 @@ enum truth_stats_attr {
 	TRUTH_A_STATS_COMMIT_EVENTS,
 	__TRUTH_A_STATS_MAX
 };
+
 #define TRUTH_A_STATS_MAX (__TRUTH_A_STATS_MAX - 1)
 
 #endif /* _UAPI_LINUX_TRUTH_H */

@@ -168,7 +168,8 @@ static void net_send(struct raftsim *s, uint32_t from, const struct raft_msg *m)
 	struct raftsim_event ev = { 0 };
 	uint32_t copies = 1, i;
 
-	check_durable(s, &s->nodes[from], m);
+	if (!s->o.unsafe_ack_early)
+		check_durable(s, &s->nodes[from], m);
 	if (getenv("RAFTSIM_TRACE") && getenv("RAFTSIM_TRACE")[0] == '2')
 		fprintf(stderr, "t=%llu %u->%u type %u term %llu prev %llu/%llu n %u commit %llu rej %d hb %d match %llu hint %llu/%llu snap %llu off %llu done %d\n",
 			(unsigned long long)s->now, from, m->to, m->type,
@@ -361,6 +362,12 @@ static void node_process(struct raftsim *s, struct raftsim_node *nd)
 			ev.node = nd->id;
 			ev.gen = nd->gen;
 			ev_push(s, ev);
+			if (s->o.unsafe_ack_early) {
+				/* what DESIGN.md forbids: ACK before fdatasync */
+				for (uint32_t i = 0; i < nd->rd.n_msgs; i++)
+					net_send(s, nd->id, &nd->rd.msgs[i]);
+				nd->rd.n_msgs = 0;
+			}
 			return;
 		}
 		node_complete(s, nd);
@@ -371,12 +378,13 @@ static void node_process(struct raftsim *s, struct raftsim_node *nd)
 static void node_run(struct raftsim *s, struct raftsim_node *nd)
 {
 	node_process(s, nd);
-	while (nd->up && !nd->busy && (nd->inbox.n || nd->missed_ticks)) {
-		if (nd->inbox.n) {
-			struct raft_msg m = nd->inbox.m[0];
+	while (nd->up && !nd->busy &&
+	       (nd->inbox.head < nd->inbox.n || nd->missed_ticks)) {
+		if (nd->inbox.head < nd->inbox.n) {
+			struct raft_msg m = nd->inbox.m[nd->inbox.head++];
 
-			memmove(nd->inbox.m, nd->inbox.m + 1,
-				--nd->inbox.n * sizeof(m));
+			if (nd->inbox.head == nd->inbox.n)
+				nd->inbox.head = nd->inbox.n = 0;
 			node_step(s, nd, &m);
 			for (uint32_t i = 0; i < m.n_entries; i++)
 				free(m.entries[i].data);
@@ -402,13 +410,13 @@ static void inbox_clear(struct raftsim_node *nd)
 {
 	uint32_t i, j;
 
-	for (i = 0; i < nd->inbox.n; i++) {
+	for (i = nd->inbox.head; i < nd->inbox.n; i++) {
 		for (j = 0; j < nd->inbox.m[i].n_entries; j++)
 			free(nd->inbox.m[i].entries[j].data);
 		free(nd->inbox.m[i].entries);
 		free(nd->inbox.m[i].data);
 	}
-	nd->inbox.n = 0;
+	nd->inbox.head = nd->inbox.n = 0;
 }
 
 static void node_boot(struct raftsim *s, struct raftsim_node *nd)

@@ -34,6 +34,7 @@ struct raftsim_opts {
 	uint32_t disk_us;		/* write-to-durable delay, 0 = at once */
 	bool pre_vote, check_quorum, external_commit;
 	bool fastpath_off;		/* external_commit with no fast path running */
+	bool unsafe_ack_early;		/* BROKEN on purpose: send before the sync */
 	uint32_t max_inflight, max_batch, snapshot_chunk;
 	uint32_t snapshot_every;	/* snapshot after this many applies, 0 = never */
 	uint32_t snapshot_keep;		/* entries kept behind a snapshot */
@@ -50,7 +51,7 @@ struct raftsim_cmd {
 
 struct raftsim_msgq {
 	struct raft_msg *m;
-	uint32_t n, cap;
+	uint32_t head, n, cap;		/* m[head..n) are queued */
 };
 
 struct raftsim_node {
@@ -240,5 +241,9 @@ struct raftsim_fuzz_stats {
  */
 bool raftsim_fuzz_one(uint64_t seed, struct raftsim_fuzz_stats *st,
 		      char *why, size_t len);
+/* The same with deliberately broken nodes (checker self-test). */
+#define RAFTSIM_FUZZ_ACK_EARLY	1	/* messages leave before fsync */
+bool raftsim_fuzz_one_flags(uint64_t seed, uint32_t flags,
+			    struct raftsim_fuzz_stats *st, char *why, size_t len);
 
 #endif /* _TRUTH_RAFTSIM_H */

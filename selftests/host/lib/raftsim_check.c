@@ -255,16 +255,18 @@ void raftsim_check_node(struct raftsim *s, struct raftsim_node *nd)
 	i = snap + 1;
 	/*
 	 * The committed prefix was hashed and compared with canon already;
-	 * start after it, but re-hash everything every 32nd time.
+	 * start after it, but re-hash all of it now and then (amortised to
+	 * about 16 entries a step, so long logs stay cheap).
 	 */
 	if (nd->chk_snap == snap && nd->chk_idx > snap && nd->chk_idx <= last &&
 	    raft_term_at(r, nd->chk_idx) == nd->chk_term &&
-	    ++nd->chk_count % 32) {
+	    ++nd->chk_count < 32 + (last - snap) / 16) {
 		i = nd->chk_idx + 1;
 		chain = nd->chk_chain;
 	} else {
 		nd->chk_snap = snap;
 		nd->chk_idx = 0;
+		nd->chk_count = 0;
 	}
 	for (; i <= last; i++) {
 		const struct raft_entry *e = raft_entry_at(r, i);

@@ -249,6 +249,12 @@ static void fuzz_opts(uint64_t seed, struct raftsim_opts *o)
 bool raftsim_fuzz_one(uint64_t seed, struct raftsim_fuzz_stats *st,
 		      char *why, size_t len)
 {
+	return raftsim_fuzz_one_flags(seed, 0, st, why, len);
+}
+
+bool raftsim_fuzz_one_flags(uint64_t seed, uint32_t flags,
+			    struct raftsim_fuzz_stats *st, char *why, size_t len)
+{
 	struct raftsim_opts o;
 	struct raftsim *s;
 	uint64_t end, target[RAFTSIM_MAX_CLIENTS], commit;
@@ -256,6 +262,7 @@ bool raftsim_fuzz_one(uint64_t seed, struct raftsim_fuzz_stats *st,
 	bool ok = false;
 
 	fuzz_opts(seed, &o);
+	o.unsafe_ack_early = flags & RAFTSIM_FUZZ_ACK_EARLY;
 	s = raftsim_new(&o);
 	/* every clock runs within the drift the nodes were told about */
 	for (i = 1; i <= RAFTSIM_MAX_NODES; i++) {

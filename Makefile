@@ -67,7 +67,7 @@ KMOD		:= kmod/truth.ko
 KMOD_SRCS	:= $(wildcard kmod/*.c kmod/*.h kmod/Kbuild include/truth/*.h include/uapi/linux/*.h)
 
 .PHONY: all build deps kmod bpf agent selftests check check-host check-vm check-harness \
-	demo vm vm-shell install dkms-install dkms-uninstall style torture bench \
+	demo vm vm-shell sparse install dkms-install dkms-uninstall style torture bench \
 	clean help
 
 # deps first, then the build in a fresh make: on a new machine the kernel
@@ -92,7 +92,8 @@ help:
 	@echo '  demo           the main job: boot the VM, load truth.ko, show it working'
 	@echo '  vm CMD="..."   boot the VM, run CMD inside, exit with its status'
 	@echo '  vm-shell       boot the VM with an interactive shell (exit with poweroff -f)'
-	@echo '  style          checkpatch.pl on kmod/ and include/'
+	@echo '  style          checkpatch.pl on kmod/ and include/ (STRICT=1: --strict)'
+	@echo '  sparse         sparse over the module'
 	@echo '  install        truthctl and truth.ko into DESTDIR/PREFIX and /lib/modules'
 	@echo '  dkms-install   register, build and install truth.ko with DKMS'
 	@echo '  torture        long randomised runs (SEEDS=N)'
@@ -199,6 +200,10 @@ style: deps
 	@$(CACHE)/linux-src/scripts/checkpatch.pl --no-tree --terse $(if $(STRICT),--strict) -f \
 		--ignore FILE_PATH_CHANGES \
 		$(filter-out %.mod.c,$(wildcard kmod/*.c)) kmod/*.h include/uapi/linux/truth.h include/truth/*.h
+
+# sparse over the module (C=2: every file, not only the rebuilt ones)
+sparse: deps
+	$(MAKE) -C $(KDIR) M=$(CURDIR) C=2 modules
 
 # ---------------------------------------------------------------- install
 install: kmod agent

@@ -315,19 +315,23 @@ bool raftsim_fuzz_one_flags(uint64_t seed, uint32_t flags,
 		snprintf(why, len, "liveness: client requests not committed within 20 s of healing");
 		goto out;
 	}
-	/* nodes removed from the configuration are decommissioned */
-	leader = raftsim_leader(s);
+	/*
+	 * Quiet now (no more requests).  A leader may still change (one that
+	 * removed itself steps down when that commits), so wait for one, take
+	 * its configuration as final, decommission the servers it removed, and
+	 * require every member to converge on its commit index.
+	 */
+	raftsim_run_for(s, 500 * MS);
+	leader = raftsim_wait_leader(s, 10 * SEC);
 	if (!leader) {
-		snprintf(why, len, "liveness: leader lost after healing");
+		dump_nodes(s);
+		snprintf(why, len, "liveness: no leader after the clients finished");
 		goto out;
 	}
 	for (i = 1; i <= RAFTSIM_MAX_NODES; i++)
 		if (s->nodes[i].up && !raft_conf_find(raft_conf(s->nodes[leader].r), i))
 			raftsim_crash(s, i);
-	/* quiet now: everyone must converge on the leader's commit index */
-	raftsim_run_for(s, 500 * MS);
-	leader = raftsim_leader(s);
-	commit = leader ? raft_commit_index(s->nodes[leader].r) : UINT64_MAX;
+	commit = raft_commit_index(s->nodes[leader].r);
 	if (!raftsim_wait_applied(s, commit, 10 * SEC)) {
 		dump_nodes(s);
 		snprintf(why, len, "liveness: members did not apply %llu within 10 s",

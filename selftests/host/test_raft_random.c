@@ -59,8 +59,8 @@ TEST_F_TIMEOUT(random, safety_and_liveness, 3600)
 			continue;
 		failed++;
 		printf("# seed %llu FAILED: %s\n", (unsigned long long)seed, why);
-		printf("# replay: TRUTH_SEED=%llu %s\n", (unsigned long long)seed,
-		       program_invocation_name);
+		printf("# replay: TRUTH_SEED=%llu %s -t safety_and_liveness\n",
+		       (unsigned long long)seed, program_invocation_name);
 		fflush(stdout);
 		if (failed >= 5)
 			break;

@@ -344,7 +344,7 @@ bool raftsim_fuzz_one_flags(uint64_t seed, uint32_t flags,
 				i, s->nodes[i].up,
 				(unsigned long long)s->nodes[i].sm_applied,
 				s->nodes[i].up ? (unsigned long long)raft_commit_index(s->nodes[i].r) : 0ULL,
-				s->nodes[i].up ? raft_role(s->nodes[i].r) : -1);
+				s->nodes[i].up ? (int)raft_role(s->nodes[i].r) : -1);
 	if (!raftsim_check_acked(s, why, len))
 		goto out;
 	ok = true;

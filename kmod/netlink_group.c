@@ -269,7 +269,10 @@ out:
 	return ret;
 }
 
-/* cb->args[0]: the id to continue the dump from. */
+/*
+ * cb->args[0]: the id to continue the dump from; cb->args[1]: set once the
+ * last id was dumped (U32_MAX + 1 would not fit an unsigned long on 32-bit).
+ */
 int truth_nl_group_dump(struct sk_buff *skb, struct netlink_callback *cb)
 {
 	struct truth_net *tn = truth_net(sock_net(skb->sk));
@@ -277,7 +280,7 @@ int truth_nl_group_dump(struct sk_buff *skb, struct netlink_callback *cb)
 	struct truth_group *g;
 	int ret = 0;
 
-	if (id > U32_MAX)
+	if (cb->args[1])
 		return 0;
 	rcu_read_lock();
 	xa_for_each_start(&tn->groups, id, g, cb->args[0]) {
@@ -295,7 +298,7 @@ int truth_nl_group_dump(struct sk_buff *skb, struct netlink_callback *cb)
 		/* a group that does not fit even an empty message: give up */
 		return skb->len ? skb->len : ret;
 	}
-	cb->args[0] = (unsigned long)U32_MAX + 1;
+	cb->args[1] = 1;
 	return skb->len;
 }
 

@@ -44,17 +44,13 @@ static int truth_nl_put_vclock(struct sk_buff *skb,
 	return 0;
 }
 
-static int truth_nl_clock_reply(struct genl_info *info, u8 cmd,
-				const struct truth_clock_snap *s)
+/* Fill and send @msg, allocated before the clocks changed; consumes it. */
+static int truth_nl_clock_reply(struct genl_info *info, struct sk_buff *msg,
+				u8 cmd, const struct truth_clock_snap *s)
 {
-	struct sk_buff *msg;
 	void *hdr;
 	int ret;
 
-	ret = -ENOMEM;
-	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
-	if (unlikely(!msg))
-		goto out;
 	ret = -EMSGSIZE;
 	hdr = genlmsg_put_reply(msg, info, &truth_genl_family, 0, cmd);
 	if (unlikely(!hdr))
@@ -74,7 +70,6 @@ static int truth_nl_clock_reply(struct genl_info *info, u8 cmd,
 
 err_free:
 	nlmsg_free(msg);
-out:
 	return ret;
 }
 
@@ -127,13 +122,19 @@ out:
 	return ret;
 }
 
+/*
+ * @max_offset, for CLOCK_SET, is the new HLC offset bound.  The reply is
+ * allocated before anything changes, so that -ENOMEM changes nothing.
+ */
 static int truth_nl_clock_call(struct genl_info *info,
-			       enum truth_clock_cmd_kind kind, u8 cmd)
+			       enum truth_clock_cmd_kind kind, u8 cmd,
+			       const struct nlattr *max_offset)
 {
 	struct truth_net *tn = truth_net(genl_info_net(info));
 	struct nlattr **attrs = info->attrs;
 	struct truth_clock_call *call;
 	struct truth_group *g = NULL;
+	struct sk_buff *msg = NULL;
 	int ret;
 
 	ret = -ENOMEM;
@@ -167,6 +168,11 @@ static int truth_nl_clock_call(struct genl_info *info,
 		}
 	}
 
+	ret = -ENOMEM;
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (unlikely(!msg))
+		goto out;
+
 	rcu_read_lock();
 	if (attrs[TRUTH_A_CLOCK_GROUP_ID]) {
 		ret = -ENOENT;
@@ -176,6 +182,8 @@ static int truth_nl_clock_call(struct genl_info *info,
 			goto out_unlock;
 		}
 	}
+	if (max_offset)
+		truth_clocks_set_max_offset(tn, nla_get_u64(max_offset));
 	switch (kind) {
 	case TRUTH_CLOCK_CALL_GET:
 		ret = truth_clocks_get(tn, g, &call->snap, info->extack);
@@ -190,40 +198,43 @@ static int truth_nl_clock_call(struct genl_info *info,
 	}
 out_unlock:
 	rcu_read_unlock();
-	if (!ret)
-		ret = truth_nl_clock_reply(info, cmd, &call->snap);
+	if (!ret) {
+		ret = truth_nl_clock_reply(info, msg, cmd, &call->snap);
+		msg = NULL;
+	}
 out:
+	nlmsg_free(msg);
 	kfree(call);
 	return ret;
 }
 
 int truth_nl_clock_get(struct sk_buff *skb, struct genl_info *info)
 {
-	return truth_nl_clock_call(info, TRUTH_CLOCK_CALL_GET, TRUTH_CMD_CLOCK_GET);
+	return truth_nl_clock_call(info, TRUTH_CLOCK_CALL_GET, TRUTH_CMD_CLOCK_GET,
+				   NULL);
 }
 
 int truth_nl_clock_tick(struct sk_buff *skb, struct genl_info *info)
 {
-	return truth_nl_clock_call(info, TRUTH_CLOCK_CALL_TICK, TRUTH_CMD_CLOCK_TICK);
+	return truth_nl_clock_call(info, TRUTH_CLOCK_CALL_TICK,
+				   TRUTH_CMD_CLOCK_TICK, NULL);
 }
 
 int truth_nl_clock_merge(struct sk_buff *skb, struct genl_info *info)
 {
 	return truth_nl_clock_call(info, TRUTH_CLOCK_CALL_MERGE,
-				   TRUTH_CMD_CLOCK_MERGE);
+				   TRUTH_CMD_CLOCK_MERGE, NULL);
 }
 
 int truth_nl_clock_set(struct sk_buff *skb, struct genl_info *info)
 {
-	struct truth_net *tn = truth_net(genl_info_net(info));
 	int ret;
 
 	ret = -EINVAL;
 	if (TRUTH_NL_REQUIRE(info, TRUTH_A_CLOCK_HLC_MAX_OFFSET))
 		goto out;
-	truth_clocks_set_max_offset(tn,
-				    nla_get_u64(info->attrs[TRUTH_A_CLOCK_HLC_MAX_OFFSET]));
-	ret = truth_nl_clock_call(info, TRUTH_CLOCK_CALL_GET, TRUTH_CMD_CLOCK_SET);
+	ret = truth_nl_clock_call(info, TRUTH_CLOCK_CALL_GET, TRUTH_CMD_CLOCK_SET,
+				  info->attrs[TRUTH_A_CLOCK_HLC_MAX_OFFSET]);
 out:
 	return ret;
 }

@@ -4,11 +4,12 @@
  * once (netlink callers now, the tc fast path later); each group's spinlock
  * makes every ack and the commit recomputation it triggers one atomic step,
  * so the commit index is exactly what the rule gives for the acks seen.
- * Events are sent outside the lock; see truth_group_send_commits() for how
- * advances are coalesced.
+ * Commit events are sent outside the lock; see truth_group_send_commits()
+ * for how advances are coalesced.
  */
 
 #include <linux/netlink.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 
@@ -209,8 +210,6 @@ int truth_group_set(struct truth_net *tn, struct truth_group_config *cfg,
 	bool send = false, term_changed = false;
 	struct truth_quorum_member *m;
 	struct truth_group *g;
-	u64 term = 0;
-	u32 role = 0;
 	int ret;
 	u32 i;
 
@@ -254,13 +253,15 @@ int truth_group_set(struct truth_net *tn, struct truth_group_config *cfg,
 			g->members[i].match = 0;
 	if (cfg->has_name)
 		strscpy(g->name, cfg->name, sizeof(g->name));
+	/*
+	 * Under the lock, so that no commit event carrying the new term (an
+	 * ack of it on another CPU) can leave before the term event.
+	 */
+	if (term_changed)
+		truth_event_term(tn->net, g->id, g->term, g->role);
 	send = truth_group_recommit(g);
-	term = g->term;
-	role = g->role;
 	spin_unlock_bh(&g->lock);
 
-	if (term_changed)
-		truth_event_term(tn->net, g->id, term, role);
 	if (send)
 		truth_group_send_commits(g);
 	ret = 0;
@@ -276,6 +277,14 @@ static void truth_group_kill(struct truth_net *tn, struct truth_group *g)
 	spin_lock_bh(&g->lock);
 	g->dead = true;
 	spin_unlock_bh(&g->lock);
+	/*
+	 * A CPU may have taken a commit index under the lock and be about to
+	 * send its event; wait for it, so that no event of this group can
+	 * follow the GROUP_DEL event the caller sends next.  The sender stops
+	 * at its next look at @dead and never sleeps while busy.
+	 */
+	while (READ_ONCE(g->event_busy))
+		cond_resched();
 	tn->n_groups--;
 	kfree_rcu(g, rcu);
 }

@@ -184,6 +184,15 @@ static int truth_group_set_prepare(struct truth_group *g,
 		NL_SET_ERR_MSG(extack, "a new term needs TERM_START, the first index of the term");
 		goto out;
 	}
+	/*
+	 * Only entries of the current term count toward a commit (Raft
+	 * §5.4.2); moving its start back would count older ones.
+	 */
+	if (cfg->has_term_start && !(cfg->has_term && cfg->term > g->term) &&
+	    unlikely(cfg->term_start < g->term_start)) {
+		NL_SET_ERR_MSG(extack, "TERM_START must not move back within a term");
+		goto out;
+	}
 	if (!cfg->has_members) {
 		/* ids and weights only: match indexes change under g->lock */
 		cfg->n_members = g->n_members;

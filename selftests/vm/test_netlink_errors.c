@@ -365,6 +365,22 @@ BAD(set_new_term_without_start, -EINVAL)
 	tmsg_u64(m, TRUTH_A_GROUP_TERM, 6);
 }
 
+/* the first index of the current term (1) must not move back */
+BAD(set_term_start_back_within_term, -EINVAL)
+{
+	tmsg_init(m, t, TRUTH_CMD_GROUP_SET, 0);
+	tmsg_u32(m, TRUTH_A_GROUP_ID, G);
+	tmsg_u64(m, TRUTH_A_GROUP_TERM_START, 0);
+}
+
+BAD(set_term_start_back_same_term_given, -EINVAL)
+{
+	tmsg_init(m, t, TRUTH_CMD_GROUP_SET, 0);
+	tmsg_u32(m, TRUTH_A_GROUP_ID, G);
+	tmsg_u64(m, TRUTH_A_GROUP_TERM, 5);
+	tmsg_u64(m, TRUTH_A_GROUP_TERM_START, 0);
+}
+
 BAD(set_unknown_flag, -EINVAL)
 {
 	tmsg_init(m, t, TRUTH_CMD_GROUP_SET, 0);
@@ -807,6 +823,51 @@ BAD(stats_group_zero, -ERANGE)
 {
 	tmsg_init(m, t, TRUTH_CMD_STATS_RESET, 0);
 	tmsg_u32(m, TRUTH_A_STATS_GROUP_ID, 0);
+}
+
+/*
+ * Lowering TERM_START within a term would let entries of older terms,
+ * acked in this one, count toward the commit index (Raft §5.4.2): a
+ * leader of term 2 whose term starts at 10 must not commit index 5.
+ */
+TEST(term_start_lowered_within_a_term_commits_nothing)
+{
+	struct tgroup g;
+	struct tnl t;
+	struct tmsg m;
+	__u32 n;
+
+	ASSERT_EQ(0, tnl_open(&t));
+	truth_group_remove(&t, G);
+	ASSERT_EQ(0, truth_group_add(&t, G, 3, 1));
+	tmsg_init(&m, &t, TRUTH_CMD_GROUP_SET, 0);
+	tmsg_u32(&m, TRUTH_A_GROUP_ID, G);
+	tmsg_u64(&m, TRUTH_A_GROUP_TERM, 2);
+	tmsg_u64(&m, TRUTH_A_GROUP_TERM_START, 10);
+	ASSERT_EQ(0, tnl_talk(&t, &m, NULL, NULL)) TH_LOG("%s", t.ext_msg);
+	for (n = 1; n <= 3; n++)
+		ASSERT_EQ(0, truth_ack(&t, G, 2, n, 5));
+	ASSERT_EQ(0, truth_group_get(&t, G, &g));
+	ASSERT_EQ(0, g.commit);
+
+	tmsg_init(&m, &t, TRUTH_CMD_GROUP_SET, 0);
+	tmsg_u32(&m, TRUTH_A_GROUP_ID, G);
+	tmsg_u64(&m, TRUTH_A_GROUP_TERM_START, 1);
+	EXPECT_EQ(-EINVAL, tnl_talk(&t, &m, NULL, NULL));
+	EXPECT_STREQ("TERM_START must not move back within a term", t.ext_msg);
+	ASSERT_EQ(0, truth_group_get(&t, G, &g));
+	EXPECT_EQ(0, g.commit);
+	EXPECT_EQ(10, g.term_start);
+	EXPECT_EQ(2, g.term);
+
+	/* a new term may start anywhere */
+	tmsg_init(&m, &t, TRUTH_CMD_GROUP_SET, 0);
+	tmsg_u32(&m, TRUTH_A_GROUP_ID, G);
+	tmsg_u64(&m, TRUTH_A_GROUP_TERM, 3);
+	tmsg_u64(&m, TRUTH_A_GROUP_TERM_START, 4);
+	EXPECT_EQ(0, tnl_talk(&t, &m, NULL, NULL)) TH_LOG("%s", t.ext_msg);
+	truth_group_remove(&t, G);
+	tnl_close(&t);
 }
 
 TEST_HARNESS_MAIN

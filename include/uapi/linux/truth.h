@@ -106,7 +106,10 @@
  *                                term (-EINVAL).  A higher term needs
  *                                TRUTH_A_GROUP_TERM_START in the same request
  *                                (-EINVAL) and resets every match index to 0.
- *     TRUTH_A_GROUP_TERM_START:  NLA_U64
+ *     TRUTH_A_GROUP_TERM_START:  NLA_U64; unless the same request starts a
+ *                                higher term, it must not be lower than the
+ *                                current TERM_START (-EINVAL): older-term
+ *                                entries must not count toward a commit
  *     TRUTH_A_GROUP_ROLE:        NLA_U32, enum truth_role
  *     TRUTH_A_GROUP_NAME:        as for NEW
  *     TRUTH_A_GROUP_FLAGS:       NLA_U32, enum truth_group_flag bits; unknown
@@ -115,12 +118,14 @@
  *                                elected leader does (Raft figure 2)
  *
  *   A change of term or role sends TRUTH_CMD_EVENT_TERM; a change that lets
- *   the commit index advance sends TRUTH_CMD_EVENT_COMMIT.
+ *   the commit index advance sends TRUTH_CMD_EVENT_COMMIT.  No commit event
+ *   carrying the new term precedes the term event.
  *
  * TRUTH_CMD_GROUP_DEL (admin)
  * ---------------------------
  *   TRUTH_A_GROUP_ID, required.  Deletes the group and sends
- *   TRUTH_CMD_EVENT_GROUP_DEL.  -ENOENT if there is no such group.
+ *   TRUTH_CMD_EVENT_GROUP_DEL, after which no other event of the deleted
+ *   group is sent.  -ENOENT if there is no such group.
  *
  * TRUTH_CMD_GROUP_GET
  * -------------------
@@ -150,8 +155,10 @@
  *   Only a group in role TRUTH_ROLE_LEADER counts acknowledgements; on any
  *   other role the request is -EINVAL.  A match index never moves backwards:
  *   an ack below the member's match index is accepted and changes nothing.
- *   If the commit index advances, TRUTH_CMD_EVENT_COMMIT is sent.  No reply
- *   but the netlink ack.
+ *   If the commit index advances, TRUTH_CMD_EVENT_COMMIT is sent, or, when
+ *   another CPU is sending this group's commit events at that moment, the
+ *   advance is folded into that CPU's next event (so it may reach listeners
+ *   after this request is acknowledged).  No reply but the netlink ack.
  *
  * Clocks
  * ------
@@ -171,7 +178,8 @@
  *                                    with a non-zero counter, in ascending
  *                                    node order:
  *       TRUTH_A_VCLOCK_NODE:         NLA_U32
- *       TRUTH_A_VCLOCK_COUNTER:      NLA_U64
+ *       TRUTH_A_VCLOCK_COUNTER:      NLA_U64; in a request at least 1
+ *                                    (-ERANGE otherwise)
  *
  * TRUTH_CMD_CLOCK_GET
  * -------------------

@@ -15,6 +15,11 @@ if ! command -v debootstrap >/dev/null; then
 	apt-get update -qq && apt-get install -y -qq debootstrap >/dev/null
 fi
 if [ ! -x "$root/usr/bin/apt-get" ]; then
+	# never remove a root that still has /dev or /sys bound into it
+	if findmnt -rn -o TARGET | grep -q "^$root/"; then
+		echo "fresh: something is still mounted under $root; unmount it first" >&2
+		exit 1
+	fi
 	rm -rf "$root"
 	echo "fresh: debootstrap bookworm into $root"
 	debootstrap --variant=minbase --include=make,git,ca-certificates bookworm "$root" http://deb.debian.org/debian >/dev/null

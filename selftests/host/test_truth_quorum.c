@@ -17,37 +17,7 @@
 
 #include "kselftest_harness.h"
 
-static uint64_t rng_state;
-
-static uint64_t rnd(void)
-{
-	/* xorshift64*: small, fast, and good enough to pick test cases */
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 2685821657736338717ULL;
-}
-
-static uint64_t rnd_below(uint64_t n)
-{
-	return n ? rnd() % n : 0;
-}
-
-static uint64_t seed_init(void)
-{
-	const char *s = getenv("TRUTH_SEED");
-	uint64_t seed = s ? strtoull(s, NULL, 0) : (uint64_t)time(NULL);
-
-	rng_state = seed ? seed : 1;
-	return seed;
-}
-
-static unsigned long cases(unsigned long dflt)
-{
-	const char *s = getenv("TRUTH_SEEDS");
-
-	return s ? strtoul(s, NULL, 0) : dflt;
-}
+#include "truth_rand.h"
 
 /* The definition, literally: the largest N whose acknowledgers reach T. */
 static __u64 ref_match(const struct truth_quorum_member *m, unsigned int n,

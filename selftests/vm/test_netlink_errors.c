@@ -870,4 +870,75 @@ TEST(term_start_lowered_within_a_term_commits_nothing)
 	tnl_close(&t);
 }
 
+/*
+ * The whole matrix of "wrong type": every attribute number of every command
+ * (and one past the last), sent with a 3-byte payload.  No attribute of ours
+ * accepts 3 bytes: not u8/u16/u32/u64 (strict validation wants the exact
+ * size), not a flag (empty), not a nest (shorter than a header), not a
+ * NUL-terminated string (0xff bytes, no NUL).  Each must be -EINVAL with an
+ * extack message, and nothing may change.
+ */
+TEST(every_attribute_of_every_command_wrong_length)
+{
+	static const struct { __u8 cmd; int max; } cmds[] = {
+		{ TRUTH_CMD_GET_VERSION, TRUTH_A_VERSION_MAX },
+		{ TRUTH_CMD_GROUP_NEW, TRUTH_A_GROUP_MAX },
+		{ TRUTH_CMD_GROUP_SET, TRUTH_A_GROUP_MAX },
+		{ TRUTH_CMD_GROUP_DEL, TRUTH_A_GROUP_MAX },
+		{ TRUTH_CMD_GROUP_GET, TRUTH_A_GROUP_MAX },
+		{ TRUTH_CMD_GROUP_ACK, TRUTH_A_GROUP_MAX },
+		{ TRUTH_CMD_CLOCK_GET, TRUTH_A_CLOCK_MAX },
+		{ TRUTH_CMD_CLOCK_TICK, TRUTH_A_CLOCK_MAX },
+		{ TRUTH_CMD_CLOCK_MERGE, TRUTH_A_CLOCK_MAX },
+		{ TRUTH_CMD_CLOCK_SET, TRUTH_A_CLOCK_MAX },
+		{ TRUTH_CMD_STATS_GET, TRUTH_A_STATS_MAX },
+		{ TRUTH_CMD_STATS_RESET, TRUTH_A_STATS_MAX },
+	};
+	static const __u8 junk[3] = { 0xff, 0xff, 0xff };
+	struct state before, after;
+	struct tclock c;
+	struct tnl t;
+	struct tmsg m;
+	int n = 0, bad = 0;
+	size_t i;
+	int a, ret;
+
+	ASSERT_EQ(0, tnl_open(&t)) TH_LOG("family truth not found");
+	truth_group_remove(&t, G);
+	truth_group_remove(&t, GF);
+	ASSERT_EQ(0, truth_group_add(&t, G, 3, 5));
+	ASSERT_EQ(0, truth_ack(&t, G, 5, 0, 4));
+	ASSERT_EQ(0, truth_ack(&t, G, 5, 2, 3));
+	ASSERT_EQ(0, truth_clock(&t, TRUTH_CMD_CLOCK_TICK, G, &c));
+	ASSERT_EQ(0, truth_group_add(&t, GF, 3, 1));
+	ASSERT_EQ(0, snapshot(&t, &before));
+
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		for (a = 1; a <= cmds[i].max + 1; a++) {
+			tmsg_init(&m, &t, cmds[i].cmd, 0);
+			tmsg_put(&m, a, junk, sizeof(junk));
+			ret = tnl_talk(&t, &m, NULL, NULL);
+			n++;
+			if (ret != -EINVAL || !t.ext_msg[0]) {
+				bad++;
+				TH_LOG("cmd %u attr %d: got %d, extack '%s'",
+				       cmds[i].cmd, a, ret, t.ext_msg);
+			}
+		}
+	}
+	TH_LOG("%d command/attribute pairs with a wrong-length payload", n);
+	EXPECT_EQ(0, bad);
+
+	ASSERT_EQ(0, snapshot(&t, &after));
+	EXPECT_EQ(before.n_groups, after.n_groups);
+	EXPECT_EQ(0, memcmp(&before.g, &after.g, sizeof(after.g))) TH_LOG("group changed");
+	EXPECT_EQ(0, memcmp(&before.gf, &after.gf, sizeof(after.gf)));
+	EXPECT_EQ(0, memcmp(&before.c, &after.c, sizeof(after.c))) TH_LOG("clocks changed");
+	EXPECT_EQ(0, memcmp(&before.cg, &after.cg, sizeof(after.cg))) TH_LOG("vclock changed");
+	EXPECT_EQ(0, memcmp(&before.s, &after.s, sizeof(after.s))) TH_LOG("stats changed");
+	truth_group_remove(&t, G);
+	truth_group_remove(&t, GF);
+	tnl_close(&t);
+}
+
 TEST_HARNESS_MAIN

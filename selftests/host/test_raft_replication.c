@@ -12,20 +12,10 @@
 #define MS 1000ULL
 #define SEC 1000000ULL
 
+/* the simulator's LAN profile, with pre-vote and check-quorum */
 static struct raftsim_opts opts(uint32_t n, uint64_t seed)
 {
-	struct raftsim_opts o = { 0 };
-
-	o.n = n;
-	o.seed = seed;
-	o.tick_us = 10000;
-	o.election_ticks = 10;
-	o.pre_vote = true;
-	o.check_quorum = true;
-	o.lat_min_us = 1000;
-	o.lat_max_us = 2000;
-	o.disk_us = 500;
-	return o;
+	return raftsim_lan_opts(n, seed);
 }
 
 static uint64_t propose_n(struct raftsim *s, uint32_t leader, uint64_t client,

@@ -765,3 +765,19 @@ void raftsim_set_net(struct raftsim *s, uint32_t loss_pm, uint32_t dup_pm,
 	s->o.lat_min_us = lat_min_us;
 	s->o.lat_max_us = lat_max_us < lat_min_us ? lat_min_us : lat_max_us;
 }
+
+struct raftsim_opts raftsim_lan_opts(uint32_t n, uint64_t seed)
+{
+	struct raftsim_opts o = { 0 };
+
+	o.n = n;
+	o.seed = seed;
+	o.tick_us = 10000;
+	o.election_ticks = 10;
+	o.pre_vote = true;
+	o.check_quorum = true;
+	o.lat_min_us = 1000;
+	o.lat_max_us = 2000;
+	o.disk_us = 500;
+	return o;
+}

@@ -40,7 +40,7 @@ AGENT_SRCS	:= $(filter-out agent/ctl/%,$(wildcard agent/*/*.c))
 AGENT_LIB	:= $(BUILD)/libtruthagent.a
 CTL_SRCS	:= $(wildcard agent/ctl/*.c)
 CTL_BIN		:= $(BUILD)/truthctl
-AGENT_LIBS	:= -lm -lpthread
+AGENT_LIBS	:= -lm -lpthread -lb2
 # host tests: each selftests/host/test_*.c is one TAP program; the files in
 # selftests/host/lib/ are support code linked into all of them
 HOST_LIB_SRCS	:= $(wildcard selftests/host/lib/*.c)

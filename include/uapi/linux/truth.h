@@ -399,4 +399,183 @@ enum truth_stats_attr {
 
 #define TRUTH_A_STATS_MAX (__TRUTH_A_STATS_MAX - 1)
 
+/*
+ * The wire: what agents send each other over UDP
+ * ==============================================
+ * Every datagram between truth agents starts with struct truth_wire_hdr.
+ * Multi-byte fields are in network byte order.  A datagram is laid out as
+ *
+ *   struct truth_wire_hdr                     TRUTH_WIRE_HDR_LEN (80) bytes
+ *   struct truth_wire_vc[vc_count]            16 bytes each, vc_count <=
+ *                                             TRUTH_WIRE_VCLOCK_MAX
+ *   payload                                   payload_len bytes, by type
+ *   struct truth_wire_rx (PROBE types only)   16 bytes, written on receipt
+ *
+ * and its UDP length must be exactly that sum: anything shorter or longer
+ * is malformed.  Fields:
+ *
+ *   magic        TRUTH_WIRE_MAGIC ("TRTH")
+ *   version      TRUTH_WIRE_VERSION; a receiver drops other versions
+ *   type         enum truth_wire_type
+ *   flags        enum truth_wire_flag bits; unknown bits are malformed
+ *   vc_count     vector-clock entries that follow the header
+ *   sender       node id of the sender (a member of @group)
+ *   receiver     node id the datagram is for; a node drops datagrams for
+ *                another id, so one cannot be redirected to a sibling
+ *   group        group id (TRUTH_A_GROUP_ID)
+ *   payload_len  bytes of payload
+ *   reserved     zero
+ *   term         sender's Raft term
+ *   index        by type: ACK: the sender's match index (the highest log
+ *                index it has made durable and that matches the leader);
+ *                APPEND: the index of the entry before the first carried;
+ *                others: zero unless the payload says otherwise
+ *   seq          per-sender sequence number, strictly increasing over the
+ *                sender's lifetime, also across restarts (a sender starts
+ *                above its wall clock in ns, or above what it last used,
+ *                whichever is larger).  A receiver keeps, per (group,
+ *                sender), the highest seq seen and a window of the
+ *                TRUTH_WIRE_REPLAY_WINDOW below it, and drops a seq it has
+ *                seen or one below the window (include/truth/wire.h)
+ *   lamport      sender's Lamport time at sending
+ *   hlc          sender's hybrid logical clock (include/truth/hlc.h)
+ *   mac          the keyed MAC, see below
+ *
+ * Vector clock: entries sorted by node id, strictly ascending, no zero
+ * counters; the sender's own entry included.
+ *
+ * MAC: keyed BLAKE2s (RFC 7693) with the group's 32-byte key
+ * (TRUTH_WIRE_KEY_LEN) and a 16-byte output (TRUTH_WIRE_MAC_LEN, the digest
+ * length parameter set to 16, not a truncated 32-byte digest), computed over
+ * the header with @mac set to zero, the vector clock and the payload; the
+ * receive trailer of PROBE types is not covered, because the receiving host
+ * writes it itself.  The kernel uses lib/crypto's blake2s(), user space
+ * libb2's blake2s(): the same function.  A datagram whose MAC does not match
+ * is dropped before any other field is believed.
+ *
+ * Stamping: a sender that sets TRUTH_WIRE_F_STAMP asks truth.ko's tc egress
+ * program to tick the namespace's clocks and write lamport, hlc and the
+ * vector clock (into the vc_count slots the sender reserved), and, for PROBE
+ * types, the transmit time; the module then recomputes the MAC (it holds the
+ * key) and sets TRUTH_WIRE_F_KSTAMPED.  Without the module the agent fills
+ * those fields itself and leaves F_STAMP clear.
+ *
+ * Types:
+ *   TRUTH_WIRE_ACK          follower -> leader: a successful AppendEntries
+ *                           response.  index is the match index; no
+ *                           payload.  A leader's tc ingress program counts
+ *                           it in the kernel (TRUTH_CMD_GROUP_ACK's rule)
+ *                           and drops it; what the fast path cannot decide
+ *                           (another term, unknown group, not leader) goes
+ *                           up to the socket unchanged.
+ *   TRUTH_WIRE_APPEND       leader -> follower: AppendEntries with entries;
+ *                           payload in Documentation/protocol.md
+ *   TRUTH_WIRE_RAFT         any other Raft message (votes, rejections,
+ *                           heartbeats, snapshots); payload in
+ *                           Documentation/protocol.md
+ *   TRUTH_WIRE_PROBE        clock-sync request, payload struct
+ *                           truth_wire_probe, followed by struct
+ *                           truth_wire_rx
+ *   TRUTH_WIRE_PROBE_REPLY  its answer, the same layout; echo_tx and
+ *                           echo_rx carry the request's times
+ *   TRUTH_WIRE_FORWARD      a client request forwarded by a follower to
+ *                           the leader, and its answer (flag F_REPLY);
+ *                           payload in Documentation/protocol.md
+ *
+ * Clock-sync probes (NTP's four timestamps): the client sends PROBE with tx
+ * = T1; the server's host writes rx = T2 on receipt; the server answers
+ * PROBE_REPLY with echo_tx = T1, echo_rx = T2, tx = T3; the client's host
+ * writes rx = T4.  Offset = ((T2 - T1) + (T3 - T4)) / 2, delay = (T4 - T1) -
+ * (T3 - T2).  Times are CLOCK_REALTIME in ns; *_src says where each was
+ * taken (enum truth_wire_tsrc), so the estimator knows how close to the wire
+ * it is.  A sender that learns its precise transmit time only after sending
+ * (SO_TIMESTAMPING's error queue) sets TRUTH_WIRE_F_TWO_STEP and sends the
+ * time later in a PROBE_FOLLOWUP-style payload (Documentation/clock.md).
+ */
+#define TRUTH_WIRE_MAGIC		0x54525448U	/* "TRTH" */
+#define TRUTH_WIRE_PORT			7410	/* default UDP port */
+#define TRUTH_WIRE_KEY_LEN		32
+#define TRUTH_WIRE_MAC_LEN		16
+#define TRUTH_WIRE_VCLOCK_MAX		32
+#define TRUTH_WIRE_REPLAY_WINDOW	1024
+#define TRUTH_WIRE_DGRAM_MAX		65000	/* whole datagram, bytes */
+
+enum truth_wire_type {
+	TRUTH_WIRE_UNSPEC,
+	TRUTH_WIRE_ACK,
+	TRUTH_WIRE_APPEND,
+	TRUTH_WIRE_RAFT,
+	TRUTH_WIRE_PROBE,
+	TRUTH_WIRE_PROBE_REPLY,
+	TRUTH_WIRE_FORWARD,
+	__TRUTH_WIRE_TYPE_MAX
+};
+
+#define TRUTH_WIRE_TYPE_MAX (__TRUTH_WIRE_TYPE_MAX - 1)
+
+enum truth_wire_flag {
+	TRUTH_WIRE_F_STAMP	= 1U << 0,	/* kernel: stamp on egress */
+	TRUTH_WIRE_F_KSTAMPED	= 1U << 1,	/* clocks were written by truth.ko */
+	TRUTH_WIRE_F_REPLY	= 1U << 2,	/* FORWARD: the leader's answer */
+	TRUTH_WIRE_F_TWO_STEP	= 1U << 3,	/* PROBE*: tx follows later */
+	__TRUTH_WIRE_F_ALL	= TRUTH_WIRE_F_STAMP | TRUTH_WIRE_F_KSTAMPED |
+				  TRUTH_WIRE_F_REPLY | TRUTH_WIRE_F_TWO_STEP
+};
+
+/* Where a probe timestamp was taken, closest to the wire last. */
+enum truth_wire_tsrc {
+	TRUTH_WIRE_TSRC_NONE,		/* not taken */
+	TRUTH_WIRE_TSRC_USER,		/* clock_gettime() in the agent */
+	TRUTH_WIRE_TSRC_SOCKET,		/* SO_TIMESTAMPING, software */
+	TRUTH_WIRE_TSRC_TC,		/* truth.ko's tc hook */
+	TRUTH_WIRE_TSRC_HW,		/* NIC hardware timestamp */
+	__TRUTH_WIRE_TSRC_MAX
+};
+
+struct truth_wire_hdr {
+	__be32	magic;
+	__u8	version;
+	__u8	type;
+	__u8	flags;
+	__u8	vc_count;
+	__be32	sender;
+	__be32	receiver;
+	__be32	group;
+	__be16	payload_len;
+	__be16	reserved;
+	__be64	term;
+	__be64	index;
+	__be64	seq;
+	__be64	lamport;
+	__be64	hlc;
+	__u8	mac[TRUTH_WIRE_MAC_LEN];
+};
+
+#define TRUTH_WIRE_HDR_LEN	80
+#define TRUTH_WIRE_MAC_OFFSET	64
+
+struct truth_wire_vc {
+	__be32	node;
+	__be32	reserved;	/* zero */
+	__be64	counter;
+};
+
+struct truth_wire_probe {
+	__be64	id;		/* chosen by the client, echoed */
+	__be64	tx;		/* this datagram's transmit time */
+	__be64	echo_tx;	/* REPLY: the request's tx (T1) */
+	__be64	echo_rx;	/* REPLY: the request's rx (T2) */
+	__u8	tx_src;		/* enum truth_wire_tsrc of tx */
+	__u8	echo_tx_src;
+	__u8	echo_rx_src;
+	__u8	reserved[5];	/* zero */
+};
+
+/* Written by the receiving host; not covered by the MAC. */
+struct truth_wire_rx {
+	__be64	rx;		/* this datagram's receive time */
+	__u8	rx_src;		/* enum truth_wire_tsrc */
+	__u8	reserved[7];
+};
+
 #endif /* _UAPI_LINUX_TRUTH_H */

@@ -469,10 +469,10 @@ enum truth_stats_attr {
  *                           (another term, unknown group, not leader) goes
  *                           up to the socket unchanged.
  *   TRUTH_WIRE_APPEND       leader -> follower: AppendEntries with entries;
- *                           payload in Documentation/protocol.md
+ *                           payload in Documentation/wire.md
  *   TRUTH_WIRE_RAFT         any other Raft message (votes, rejections,
  *                           heartbeats, snapshots); payload in
- *                           Documentation/protocol.md
+ *                           Documentation/wire.md
  *   TRUTH_WIRE_PROBE        clock-sync request, payload struct
  *                           truth_wire_probe, followed by struct
  *                           truth_wire_rx
@@ -480,7 +480,7 @@ enum truth_stats_attr {
  *                           echo_rx carry the request's times
  *   TRUTH_WIRE_FORWARD      a client request forwarded by a follower to
  *                           the leader, and its answer (flag F_REPLY);
- *                           payload in Documentation/protocol.md
+ *                           payload in Documentation/wire.md
  *
  * Clock-sync probes (NTP's four timestamps): the client sends PROBE with tx
  * = T1; the server's host writes rx = T2 on receipt; the server answers

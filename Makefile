@@ -35,12 +35,19 @@ KSFT_CFLAGS	:= -isystem $(KSFT) -Iselftests/lib -Wno-missing-prototypes -Wno-sig
 # ---------------------------------------------------------------- sources
 # agent/<subsystem>/*.c: the agent's parts (raft/ the consensus core with no
 # I/O, storage, transport, ...), one static library that truthd, truthctl and
-# the host tests link; agent/ctl/ is truthctl itself
-AGENT_SRCS	:= $(filter-out agent/ctl/%,$(wildcard agent/*/*.c))
+# the host tests link; agent/ctl/ is truthctl itself, agent/truthd/ the
+# daemon's main program
+AGENT_SRCS	:= $(filter-out agent/ctl/% agent/truthd/%,$(wildcard agent/*/*.c))
 AGENT_LIB	:= $(BUILD)/libtruthagent.a
 CTL_SRCS	:= $(wildcard agent/ctl/*.c)
 CTL_BIN		:= $(BUILD)/truthctl
 AGENT_LIBS	:= -lm -lpthread -lb2
+TRUTHD_SRCS	:= $(wildcard agent/truthd/*.c)
+TRUTHD_BIN	:= $(BUILD)/truthd
+# selftests/tools/NAME.c: test and benchmark tools (load generator, history
+# checker), one program each, linked with the agent library
+TOOL_SRCS	:= $(wildcard selftests/tools/*.c)
+TOOLS		:= $(patsubst selftests/tools/%.c,$(BUILD)/selftests/tools/%,$(TOOL_SRCS))
 # host tests: each selftests/host/test_*.c is one TAP program; the files in
 # selftests/host/lib/ are support code linked into all of them
 HOST_LIB_SRCS	:= $(wildcard selftests/host/lib/*.c)
@@ -127,7 +134,10 @@ $(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) > $@.tmp && mv $@.tmp $@
 
 # ---------------------------------------------------------------- agent
-agent: $(CTL_BIN) $(if $(AGENT_SRCS),$(AGENT_LIB))
+agent: $(CTL_BIN) $(if $(AGENT_SRCS),$(AGENT_LIB)) $(if $(TRUTHD_SRCS),$(TRUTHD_BIN))
+
+# agent code may include the bpf skeletons (the fast-path loader)
+$(patsubst %.c,$(BUILD)/%.o,$(AGENT_SRCS) $(TRUTHD_SRCS)): | $(BPF_SKELS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -138,11 +148,18 @@ $(AGENT_LIB): $(patsubst %.c,$(BUILD)/%.o,$(AGENT_SRCS))
 	rm -f $@
 	$(AR) rcs $@ $^
 
-$(CTL_BIN): $(patsubst %.c,$(BUILD)/%.o,$(CTL_SRCS))
-	$(CC) $(CFLAGS) -o $@ $^ $(LIBNL_LIBS)
+$(CTL_BIN): $(patsubst %.c,$(BUILD)/%.o,$(CTL_SRCS)) $(if $(AGENT_SRCS),$(AGENT_LIB))
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBNL_LIBS) $(AGENT_LIBS)
+
+$(TRUTHD_BIN): $(patsubst %.c,$(BUILD)/%.o,$(TRUTHD_SRCS)) $(AGENT_LIB)
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBNL_LIBS) $(LIBBPF_LIBS) $(AGENT_LIBS)
 
 # ---------------------------------------------------------------- selftests
-selftests: $(HOST_TESTS) $(VM_TESTS) $(FIX_BINS)
+selftests: $(HOST_TESTS) $(VM_TESTS) $(FIX_BINS) $(TOOLS)
+
+$(BUILD)/selftests/tools/%: selftests/tools/%.c $(AGENT_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Iselftests/lib -MMD -MP -o $@ $< $(AGENT_LIB) $(LIBNL_LIBS) $(LIBBPF_LIBS) $(AGENT_LIBS)
 
 HOST_LIB_OBJS	:= $(patsubst %.c,$(BUILD)/%.o,$(HOST_LIB_SRCS))
 
@@ -154,9 +171,9 @@ $(BUILD)/selftests/host/%: selftests/host/%.c $(HOST_LIB_OBJS) $(if $(AGENT_SRCS
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(KSFT_CFLAGS) -MMD -MP -o $@ $< $(HOST_LIB_OBJS) $(if $(AGENT_SRCS),$(AGENT_LIB)) $(AGENT_LIBS)
 
-$(BUILD)/selftests/vm/%: selftests/vm/%.c $(BPF_SKELS)
+$(BUILD)/selftests/vm/%: selftests/vm/%.c $(BPF_SKELS) $(AGENT_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(KSFT_CFLAGS) $(LIBNL_CFLAGS) -I$(BUILD)/bpf -Ibpf -MMD -MP -o $@ $< $(LIBNL_LIBS) $(LIBBPF_LIBS) -lpthread
+	$(CC) $(CFLAGS) $(KSFT_CFLAGS) $(LIBNL_CFLAGS) -I$(BUILD)/bpf -Ibpf -MMD -MP -o $@ $< $(AGENT_LIB) $(LIBNL_LIBS) $(LIBBPF_LIBS) $(AGENT_LIBS)
 
 $(BUILD)/selftests/harness/fixtures/%: selftests/harness/fixtures/%.c
 	@mkdir -p $(dir $@)

@@ -29,8 +29,7 @@ enum truth_wire_err {
 	TRUTH_WIRE_E_LENGTH,	/* length is not header + vc + payload (+ rx) */
 	TRUTH_WIRE_E_RESERVED,	/* a reserved field is not zero */
 	TRUTH_WIRE_E_PAYLOAD,	/* payload length wrong for the type */
-	TRUTH_WIRE_E_VCLOCK,	/* vector clock not ascending, zero counter,
-				 * or reserved bits set */
+	TRUTH_WIRE_E_VCLOCK,	/* vector clock malformed (order, zero, pad) */
 	TRUTH_WIRE_E_MAC,	/* MAC mismatch (checked by the caller) */
 	TRUTH_WIRE_E_REPLAY,	/* seq seen before or below the window */
 	__TRUTH_WIRE_E_MAX

@@ -167,9 +167,10 @@ $(BUILD)/selftests/host/lib/%.o: selftests/host/lib/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(KSFT_CFLAGS) -MMD -MP -c $< -o $@
 
+# (libnl too: the agent library's commit counter talks to truth.ko)
 $(BUILD)/selftests/host/%: selftests/host/%.c $(HOST_LIB_OBJS) $(if $(AGENT_SRCS),$(AGENT_LIB))
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(KSFT_CFLAGS) -MMD -MP -o $@ $< $(HOST_LIB_OBJS) $(if $(AGENT_SRCS),$(AGENT_LIB)) $(AGENT_LIBS)
+	$(CC) $(CFLAGS) $(KSFT_CFLAGS) -MMD -MP -o $@ $< $(HOST_LIB_OBJS) $(if $(AGENT_SRCS),$(AGENT_LIB)) $(LIBNL_LIBS) $(AGENT_LIBS)
 
 $(BUILD)/selftests/vm/%: selftests/vm/%.c $(BPF_SKELS) $(AGENT_LIB)
 	@mkdir -p $(dir $@)

@@ -36,6 +36,7 @@ const struct truth_resp_command truth_resp_commands[] = {
 	{ "hello",   TRUTH_RESP_ID_HELLO,   -1,   NR,   0,    0,   0,   0,    false },
 	{ "command", TRUTH_RESP_ID_COMMAND, -1,   NR,   0,    0,   0,   0,    false },
 	{ "quit",    TRUTH_RESP_ID_QUIT,    -1,   NR,   0,    0,   0,   0,    false },
+	{ "time.now", TRUTH_RESP_ID_TIME_NOW, 1,  NR,   0,    0,   0,   0,    false },
 };
 
 const unsigned int truth_resp_ncommands =
@@ -322,6 +323,7 @@ int truth_resp_request_parse(const struct truth_resp_cmd *cmd,
 	case TRUTH_RESP_ID_COMMAND:
 		return parse_command(cmd, &req->u.command, out);
 	case TRUTH_RESP_ID_QUIT:
+	case TRUTH_RESP_ID_TIME_NOW:
 	case __TRUTH_RESP_ID_MAX:
 		return 0;
 	}

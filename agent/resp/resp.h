@@ -32,6 +32,7 @@
  * Changelog of the protocol surface (bump TRUTH_RESP_PROTO_REV):
  *   1  RESP2/RESP3, PING ECHO GET SET DEL EXISTS INCR INCRBY DECR DECRBY
  *      MGET INFO HELLO COMMAND QUIT, -MOVED and -TRYAGAIN redirects.
+ *   2  TIME.NOW (the node's bounded time, Documentation/clock.md).
  */
 #ifndef _TRUTH_RESP_H
 #define _TRUTH_RESP_H
@@ -41,7 +42,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TRUTH_RESP_PROTO_REV		1	/* revision of the command set above */
+#define TRUTH_RESP_PROTO_REV		2	/* revision of the command set above */
 #define TRUTH_RESP_VERSION		"0.1.0"	/* truthd version reported by HELLO and INFO */
 #define TRUTH_RESP_REDIS_COMPAT		"7.0.0"	/* redis_version in INFO: clients gate features on it */
 
@@ -205,6 +206,7 @@ enum truth_resp_cmd_id {
 	TRUTH_RESP_ID_HELLO,	/* HELLO [2|3] [SETNAME n]: u.hello */
 	TRUTH_RESP_ID_COMMAND,	/* COMMAND [COUNT|INFO|DOCS|LIST|HELP]: u.command */
 	TRUTH_RESP_ID_QUIT,	/* QUIT: no arguments */
+	TRUTH_RESP_ID_TIME_NOW,	/* TIME.NOW: no arguments */
 	__TRUTH_RESP_ID_MAX,	/* number of ids */
 };
 
@@ -348,6 +350,13 @@ void truth_resp_store_info(struct truth_resp_store *st, int64_t now_ms,
 
 struct truth_resp_session;
 
+/* TIME.NOW's answer: true time is within [earliest, latest] (unix ns). */
+struct truth_resp_time {
+	int64_t earliest;		/* ns since the epoch */
+	int64_t latest;			/* ns since the epoch */
+	const char *status;		/* "synchronised", "free-running", "unknown" */
+};
+
 /* What truth_resp_session_feed() hands to the server. */
 struct truth_resp_handler {
 	/*
@@ -362,6 +371,12 @@ struct truth_resp_handler {
 	/* INFO: append the text of the sections r selects to *text (NULL: server section only). */
 	void (*info)(void *ctx, struct truth_resp_session *s,
 		     const struct truth_resp_info *r, struct truth_resp_out *text);
+	/*
+	 * TIME.NOW: fill *t from the node's clock (truth_probe_now()) and
+	 * return 0, or a negative errno; NULL: the server has no clock.  The
+	 * reply is [earliest, latest, status] (integers, bulk string).
+	 */
+	int (*time_now)(void *ctx, struct truth_resp_time *t);
 	void *ctx;			/* passed back to the callbacks */
 	uint64_t node_id;		/* this node's id, reported by INFO */
 	bool leader;			/* HELLO's role: "master" when leader, else "replica" */

@@ -199,6 +199,29 @@ static void do_info(struct truth_resp_session *s, const struct truth_resp_info *
 	truth_resp_out_free(&text);
 }
 
+/* TIME.NOW: [earliest, latest, status], answered by this node alone. */
+static void do_time_now(struct truth_resp_out *out,
+			const struct truth_resp_handler *h)
+{
+	struct truth_resp_time t = { 0 };
+	int ret;
+
+	if (!h->time_now) {
+		truth_resp_add_error(out, "ERR TIME.NOW: this server has no clock");
+		return;
+	}
+	ret = h->time_now(h->ctx, &t);
+	if (ret < 0 || !t.status) {
+		truth_resp_add_errorf(out, "ERR TIME.NOW: clock unavailable (%s)",
+				      ret < 0 ? strerror(-ret) : "no status");
+		return;
+	}
+	truth_resp_add_array(out, 3);
+	truth_resp_add_int(out, t.earliest);
+	truth_resp_add_int(out, t.latest);
+	truth_resp_add_bulk_str(out, t.status);
+}
+
 size_t truth_resp_session_feed(struct truth_resp_session *s, const void *buf,
 			       size_t len, const struct truth_resp_handler *h)
 {
@@ -247,6 +270,9 @@ size_t truth_resp_session_feed(struct truth_resp_session *s, const void *buf,
 		case TRUTH_RESP_ID_QUIT:
 			truth_resp_add_simple(&s->out, "OK");
 			s->closing = true;
+			break;
+		case TRUTH_RESP_ID_TIME_NOW:
+			do_time_now(&s->out, h);
 			break;
 		default:
 			if (h->execute(h->ctx, s, &req))

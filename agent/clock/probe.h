@@ -207,6 +207,16 @@ int truth_probe_peer_pause(struct truth_probe *e, uint32_t id, bool paused);
 void truth_probe_set_sample_cb(struct truth_probe *e, truth_probe_sample_fn fn,
 			       void *arg);
 
+/*
+ * The page's file for a writer: created at @path (0644) through a rename,
+ * initialised for local clock @clock_id, mapped read-write.  NULL with
+ * errno on failure.  truth_clock_shm_unmap() unmaps it (the file stays, so
+ * readers go on aging the last bound).
+ */
+struct truth_clockbound_page *truth_clock_shm_create(const char *path,
+						     int32_t clock_id);
+void truth_clock_shm_unmap(struct truth_clockbound_page *p);
+
 /* Publish every new estimate in @page (initialised here; NULL: stop). */
 void truth_probe_set_page(struct truth_probe *e,
 			  struct truth_clockbound_page *page);

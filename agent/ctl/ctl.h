@@ -55,5 +55,6 @@ int group_main(int argc, char *argv[]);
 int clock_main(int argc, char *argv[]);
 int events_main(int argc, char *argv[]);
 int stats_main(int argc, char *argv[]);
+int time_main(int argc, char *argv[]);
 
 #endif /* _TRUTHCTL_CTL_H */

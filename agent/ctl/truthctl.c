@@ -23,6 +23,7 @@ static const struct {
 	{ "clock", clock_main, "read, tick, merge or configure the clocks" },
 	{ "stats", stats_main, "show or reset a group's counters" },
 	{ "events", events_main, "follow commit, term and group events" },
+	{ "time", time_main, "bounded true time from truthd's clockbound page" },
 };
 
 static void usage(FILE *f)
@@ -39,8 +40,9 @@ static void usage(FILE *f)
 		"  %s group ack 7 term 1 index 42 node 2\n"
 		"  %s show --json\n"
 		"  %s clock tick group 7\n"
-		"  %s events --count 10\n",
-		prog_name, prog_name, prog_name, prog_name, prog_name, prog_name);
+		"  %s events --count 10\n"
+		"  %s time --json\n",
+		prog_name, prog_name, prog_name, prog_name, prog_name, prog_name, prog_name);
 	fprintf(f, "\nRun '%s COMMAND --help' for a command's arguments.\n", prog_name);
 }
 

@@ -207,6 +207,7 @@ static void usage(FILE *f)
 		"  --real              real clocks (no simulated truth, no checks)\n"
 		"  --samples           print every sample\n"
 		"  --now-every-ms N    print now() every N ms\n"
+		"  --page PATH         publish the bound in a clockbound page at PATH\n"
 		"Example:\n"
 		"  truth-probe --id 1 --listen 127.0.0.1:7501 --peer 2=127.0.0.1:7502 --anchor-ns 50000\n");
 }
@@ -231,7 +232,8 @@ int main(int argc, char *argv[])
 		{ "max-drift-ppb", 1, 0, 'm' }, { "sync-timeout-ms", 1, 0, 's' },
 		{ "silent-after-ms", 1, 0, 'S' }, { "no-stamps", 0, 0, 'n' },
 		{ "real", 0, 0, 'R' }, { "samples", 0, 0, 'v' },
-		{ "now-every-ms", 1, 0, 'N' }, { "help", 0, 0, 'h' }, { 0 }
+		{ "now-every-ms", 1, 0, 'N' }, { "page", 1, 0, 'G' },
+		{ "help", 0, 0, 'h' }, { 0 }
 	};
 	static struct tool t;
 	struct { uint32_t id; struct sockaddr_storage a; socklen_t len; } peers[TRUTH_PROBE_MAX_PEERS];
@@ -242,6 +244,8 @@ int main(int argc, char *argv[])
 	int64_t v, duration = 10000 * MS, silent = -1, every = 0, start, last = 0;
 	uint32_t npeers = 0, i;
 	bool stamps = true;
+	struct truth_clockbound_page *page = NULL;
+	const char *page_path = NULL;
 	char err[160], *eq;
 	int c;
 
@@ -277,6 +281,10 @@ int main(int argc, char *argv[])
 						   &peers[npeers].len))
 				goto bad;
 			peers[npeers++].id = (uint32_t)v;
+			continue;
+		}
+		if (c == 'G') {
+			page_path = optarg;
 			continue;
 		}
 		if (c == 'k') {
@@ -330,6 +338,14 @@ int main(int argc, char *argv[])
 			return 2;
 		}
 	truth_probe_set_sample_cb(t.node.engine, on_sample, &t);
+	if (page_path) {
+		page = truth_clock_shm_create(page_path, t.clk.local_clock_id);
+		if (!page) {
+			fprintf(stderr, "truth-probe: %s: %s\n", page_path, strerror(errno));
+			return 1;
+		}
+		truth_probe_set_page(t.node.engine, page);
+	}
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	printf("# truth-probe node %u: %u peers, poll %lld ms, stamps %s, two-step %s, clocks %s\n",
@@ -357,6 +373,7 @@ int main(int argc, char *argv[])
 	}
 	summary(&t);
 	truth_probe_node_fini(&t.node);
+	truth_clock_shm_unmap(page);
 	return t.real ? 0 : !(t.checks && t.checks == t.contained);
 bad:
 	usage(stderr);

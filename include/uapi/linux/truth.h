@@ -429,6 +429,9 @@ enum truth_stats_attr {
  *   index        by type: ACK: the sender's match index (the highest log
  *                index it has made durable and that matches the leader);
  *                APPEND: the index of the entry before the first carried;
+ *                PROBE_REPLY: the error, in ns, the sender claims for its
+ *                clock (T2 and T3 are within it of true time), U64_MAX
+ *                for none (not synchronised: the reply is not used);
  *                others: zero unless the payload says otherwise
  *   seq          per-sender sequence number, strictly increasing over the
  *                sender's lifetime, also across restarts (a sender starts
@@ -488,9 +491,22 @@ enum truth_stats_attr {
  * writes rx = T4.  Offset = ((T2 - T1) + (T3 - T4)) / 2, delay = (T4 - T1) -
  * (T3 - T2).  Times are CLOCK_REALTIME in ns; *_src says where each was
  * taken (enum truth_wire_tsrc), so the estimator knows how close to the wire
- * it is.  A sender that learns its precise transmit time only after sending
- * (SO_TIMESTAMPING's error queue) sets TRUTH_WIRE_F_TWO_STEP and sends the
- * time later in a PROBE_FOLLOWUP-style payload (Documentation/clock.md).
+ * it is.
+ *
+ * Two-step: a sender that learns its precise transmit time only after
+ * sending (SO_TIMESTAMPING's error queue) sends PROBE_REPLY with
+ * TRUTH_WIRE_F_TWO_STEP set and a provisional tx read before sending
+ * (tx_src USER: earlier than the real send, so a sample made from it is
+ * valid, only wider), then, once the kernel reports the transmit time, a
+ * follow-up: a PROBE_REPLY with the same id and echo fields, F_TWO_STEP
+ * clear, tx the precise transmit time of the first reply and tx_src its
+ * source.  The client waits a short while for it, takes its tx as T3 of
+ * the first reply (only if its source is better and its time not earlier
+ * than the provisional one) and ignores the follow-up's own receive
+ * trailer.  A follow-up that arrives with no first reply pending is an
+ * ordinary reply: its receipt is later than the first reply's, so the
+ * sample stays valid.  F_TWO_STEP has no meaning on PROBE: a client keeps
+ * its own T1 and upgrades it locally (Documentation/clock.md).
  */
 #define TRUTH_WIRE_MAGIC		0x54525448U	/* "TRTH" */
 #define TRUTH_WIRE_PORT			7410	/* default UDP port */

@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "clock/probe_node.h"
 
@@ -54,6 +55,7 @@ struct tool {
 	uint64_t fr_e0, fr_e1;
 	uint64_t src_t1[__TRUTH_WIRE_TSRC_MAX];
 	uint64_t followups;
+	int64_t warm_until;		/* epsilon statistics start here (true) */
 };
 
 static volatile sig_atomic_t stop;
@@ -77,8 +79,14 @@ static void check(struct tool *t, bool print)
 	int64_t tt, l;
 	uint64_t eu, want, err;
 
-	if (t->real)
+	if (t->real) {
+		/* true time unknown: only the bound's width is recorded */
+		truth_probe_now(t->node.engine, &n);
+		if (n.status == TRUTH_CLOCK_SYNCHRONISED && t->neps < MAX_EPS &&
+		    truth_probe_true_now() >= t->warm_until)
+			t->eps[t->neps++] = n.epsilon;
 		return;
+	}
 	tt = truth_probe_true_now();
 	l = truth_probe_simclock_local(&t->sim, tt);
 	truth_probe_now_at(t->node.engine, l, &n);
@@ -95,7 +103,8 @@ static void check(struct tool *t, bool print)
 	else
 		printf("# node %u: true %lld outside [%lld, %lld]\n", t->self,
 		       (long long)tt, (long long)n.earliest, (long long)n.latest);
-	if (n.status == TRUTH_CLOCK_SYNCHRONISED && t->neps < MAX_EPS)
+	if (n.status == TRUTH_CLOCK_SYNCHRONISED && t->neps < MAX_EPS &&
+	    tt >= t->warm_until)
 		t->eps[t->neps++] = n.epsilon;
 	if (n.status != TRUTH_CLOCK_FREE_RUNNING)
 		return;
@@ -208,6 +217,9 @@ static void usage(FILE *f)
 		"  --samples           print every sample\n"
 		"  --now-every-ms N    print now() every N ms\n"
 		"  --page PATH         publish the bound in a clockbound page at PATH\n"
+		"  --warmup-ms N       leave the first N ms out of the epsilon statistics\n"
+		"  --target-samples N  print '# target' once N samples were taken\n"
+		"  --stop-file PATH    end (with the summary) once PATH exists\n"
 		"Example:\n"
 		"  truth-probe --id 1 --listen 127.0.0.1:7501 --peer 2=127.0.0.1:7502 --anchor-ns 50000\n");
 }
@@ -233,6 +245,8 @@ int main(int argc, char *argv[])
 		{ "silent-after-ms", 1, 0, 'S' }, { "no-stamps", 0, 0, 'n' },
 		{ "real", 0, 0, 'R' }, { "samples", 0, 0, 'v' },
 		{ "now-every-ms", 1, 0, 'N' }, { "page", 1, 0, 'G' },
+		{ "warmup-ms", 1, 0, 'W' }, { "target-samples", 1, 0, 'T' },
+		{ "stop-file", 1, 0, 'F' },
 		{ "help", 0, 0, 'h' }, { 0 }
 	};
 	static struct tool t;
@@ -242,10 +256,13 @@ int main(int argc, char *argv[])
 	socklen_t listen_len = 0;
 	uint8_t key[TRUTH_WIRE_KEY_LEN];
 	int64_t v, duration = 10000 * MS, silent = -1, every = 0, start, last = 0;
+	int64_t warmup = 0;
 	uint32_t npeers = 0, i;
 	bool stamps = true;
 	struct truth_clockbound_page *page = NULL;
-	const char *page_path = NULL;
+	const char *page_path = NULL, *stop_file = NULL;
+	uint64_t target = 0;
+	int64_t last_stat = 0;
 	char err[160], *eq;
 	int c;
 
@@ -283,6 +300,10 @@ int main(int argc, char *argv[])
 			peers[npeers++].id = (uint32_t)v;
 			continue;
 		}
+		if (c == 'F') {
+			stop_file = optarg;
+			continue;
+		}
 		if (c == 'G') {
 			page_path = optarg;
 			continue;
@@ -310,6 +331,8 @@ int main(int argc, char *argv[])
 		case 's': if (v <= 0) goto bad; cfg.clock.sync_timeout = v * MS; break;
 		case 'S': if (v < 0) goto bad; silent = v * MS; break;
 		case 'N': if (v <= 0) goto bad; every = v * MS; break;
+		case 'W': if (v < 0) goto bad; warmup = v * MS; break;
+		case 'T': if (v <= 0) goto bad; target = (uint64_t)v; break;
 		default: goto bad;
 		}
 	}
@@ -355,6 +378,7 @@ int main(int argc, char *argv[])
 	       t.real ? "real" : "simulated");
 	fflush(stdout);
 	start = truth_probe_true_now();
+	t.warm_until = start + warmup;
 	while (!stop && truth_probe_true_now() - start < duration) {
 		int64_t now = truth_probe_true_now();
 
@@ -368,6 +392,18 @@ int main(int argc, char *argv[])
 			truth_probe_node_pump(&t.node);
 		}
 		check(&t, every && now - last >= every);
+		if (target && t.samples >= target) {
+			printf("# target node=%u samples=%llu\n", t.self,
+			       (unsigned long long)t.samples);
+			fflush(stdout);
+			target = 0;
+		}
+		/* a test ends every node at once by creating the stop file */
+		if (stop_file && now - last_stat >= 100 * MS) {
+			last_stat = now;
+			if (!access(stop_file, F_OK))
+				break;
+		}
 		if (every && now - last >= every)
 			last = now;
 	}

@@ -74,7 +74,7 @@ KMOD		:= kmod/truth.ko
 KMOD_SRCS	:= $(wildcard kmod/*.c kmod/*.h kmod/Kbuild include/truth/*.h include/uapi/linux/*.h)
 
 .PHONY: all build deps kmod bpf agent selftests check check-host check-vm check-harness \
-	demo vm vm-shell sparse install dkms-install dkms-uninstall style torture bench \
+	demo vm vm-shell sparse install dkms-install dkms-uninstall style torture bench bench-clock \
 	clean help
 
 # deps first, then the build in a fresh make: on a new machine the kernel
@@ -105,6 +105,7 @@ help:
 	@echo '  dkms-install   register, build and install truth.ko with DKMS'
 	@echo '  torture        long randomised runs (SEEDS=N)'
 	@echo '  bench          benchmarks (tables of ratios against peers)'
+	@echo '  bench-clock    clock-sync epsilon vs chrony in the VM (table with ratios)'
 	@echo '  clean          remove build products'
 	@echo 'Variables: KDIR=<kernel build dir> (default Debian 6.12 cloud headers),'
 	@echo '  W=1 (extra kernel warnings), VM_TIMEOUT=<s>, SEEDS=<n>'
@@ -202,6 +203,10 @@ torture: all
 
 bench: all
 	@scripts/bench.sh
+
+# truth's clock error bound against chrony's, in the VM (not a test)
+bench-clock: all
+	@scripts/bench-clock.sh
 
 demo: all
 	@scripts/demo.sh

@@ -30,8 +30,9 @@ pkgs=(
 	iproute2 iputils-ping
 	# YNL spec validation (Documentation/netlink/specs/truth.yaml)
 	python3-yaml python3-jsonschema
-	# peers for the client protocol and benchmarks
-	redis-tools
+	# peers for the client protocol and benchmarks (chrony: the clock
+	# benchmark runs its chronyd inside the VM only, with -x; see below)
+	redis-tools chrony
 )
 
 log() { [ "${DEPS_VERBOSE:-0}" = 1 ] && echo "deps: $*" >&2 || true; }
@@ -54,7 +55,19 @@ if [ ${#missing[@]} -gt 0 ]; then
 	echo "deps: installing ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
-	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	# chrony's package scripts would start chronyd on this host, which would
+	# then discipline the host clock: deny every service start while
+	# installing (policy-rc.d, honoured by invoke-rc.d and
+	# deb-systemd-invoke), unless the host already has a policy of its own.
+	policy=""
+	if [[ " ${missing[*]} " == *" chrony "* ]] && [ ! -e /usr/sbin/policy-rc.d ]; then
+		policy=/usr/sbin/policy-rc.d
+		printf '#!/bin/sh\nexit 101\n' >"$policy"
+		chmod 755 "$policy"
+	fi
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || {
+		[ -n "$policy" ] && rm -f "$policy"; exit 1; }
+	[ -n "$policy" ] && rm -f "$policy"
 fi
 
 # The concrete kernel release behind the meta packages, e.g. 6.12.N+deb12-cloud-amd64.

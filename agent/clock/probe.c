@@ -351,7 +351,9 @@ static uint8_t rx_time(struct truth_probe *e, const struct truth_wire_msg *m,
 		       int64_t *t, uint32_t *err)
 {
 	*err = 0;
-	if (m->probe.rx_src > rx_src && m->probe.rx_src < __TRUTH_WIRE_TSRC_MAX) {
+	if (e->cfg.tc_stamps && m->probe.rx_src > rx_src &&
+	    m->probe.rx_src > TRUTH_WIRE_TSRC_SOCKET &&
+	    m->probe.rx_src < __TRUTH_WIRE_TSRC_MAX) {
 		rx_stamp = (int64_t)m->probe.rx;	/* tc ingress wrote it */
 		rx_src = m->probe.rx_src;
 	}
@@ -475,7 +477,8 @@ static int take_reply(struct truth_probe *e, const struct truth_wire_msg *m,
 	f->src[3] = rx_time(e, m, rx_stamp, rx_src, true, &f->t[3], &err);
 	f->err[3] = err;
 	/* a tc egress stamp of our own probe beats what we know of T1 */
-	if (pf->echo_tx_src > f->src[0] && pf->echo_tx_src > TRUTH_WIRE_TSRC_SOCKET &&
+	if (e->cfg.tc_stamps && pf->echo_tx_src > f->src[0] &&
+	    pf->echo_tx_src > TRUTH_WIRE_TSRC_SOCKET &&
 	    pf->echo_tx_src < __TRUTH_WIRE_TSRC_MAX) {
 		f->t[0] = e->clk.stamp_local(e->clk.arg, (int64_t)pf->echo_tx,
 					     &f->err[0]);
@@ -530,7 +533,7 @@ int truth_probe_on_tx_time(struct truth_probe *e, uint64_t cookie,
 		return -EINVAL;
 	if (!(cookie & REPLY_COOKIE)) {
 		f = inflight_find(e, cookie);
-		if (!f || f->replied || tx_src <= f->src[0])
+		if (!f || tx_src <= f->src[0])
 			return -ENOENT;
 		t = e->clk.stamp_local(e->clk.arg, tx_stamp, &err);
 		f->t[0] = t;

@@ -142,6 +142,13 @@ struct truth_probe_config {
 	int64_t reply_timeout;		/* unanswered this long: lost */
 	int64_t followup_wait;		/* wait this long for a follow-up */
 	bool two_step;			/* our socket reports TX times */
+	/*
+	 * truth.ko's tc hooks stamp this node's probes: believe a receive
+	 * trailer and an echoed tx that say TSRC_TC/HW.  The trailer is not
+	 * covered by the MAC, so without the hooks anyone on the path could
+	 * write it; it is ignored then.
+	 */
+	bool tc_stamps;
 	uint64_t self_error;		/* >0: anchor, our reference is this good */
 	uint64_t max_claim;		/* peers claiming more are not used */
 	uint32_t prec[__TRUTH_WIRE_TSRC_MAX];	/* precision by source, ns */

@@ -51,7 +51,7 @@ struct tool {
 	uint64_t neps;
 	uint64_t updates, false_updates[TRUTH_PROBE_MAX_PEERS];
 	uint64_t fr_checks, fr_err_max;
-	int64_t fr_l0, fr_l1;
+	int64_t fr_l0, fr_l1, fr_as_of;
 	uint64_t fr_e0, fr_e1;
 	uint64_t src_t1[__TRUTH_WIRE_TSRC_MAX];
 	uint64_t followups;
@@ -117,7 +117,9 @@ static void check(struct tool *t, bool print)
 	err = want > n.epsilon ? want - n.epsilon : n.epsilon - want;
 	if (err > t->fr_err_max)
 		t->fr_err_max = err;
-	if (!t->fr_checks++) {
+	/* the rate over the last stretch without a new estimate */
+	if (!t->fr_checks++ || est.as_of != t->fr_as_of) {
+		t->fr_as_of = est.as_of;
 		t->fr_l0 = l;
 		t->fr_e0 = n.epsilon;
 	}

@@ -367,6 +367,25 @@ static uint8_t rx_time(struct truth_probe *e, const struct truth_wire_msg *m,
 	return TRUTH_WIRE_TSRC_USER;
 }
 
+/*
+ * The claim for a reply whose T2 and T3 are @t2 and @t3 on our reference
+ * clock.  A derived claim holds at the instant it is computed; the
+ * reference's error may have drifted at ref_slew_ppb since either
+ * timestamp.
+ */
+static uint64_t reply_claim(struct truth_probe *e, int64_t t2, int64_t t3)
+{
+	uint64_t c = truth_probe_claim(e), g, d2, d3;
+	int64_t r = e->clk.ref_now(e->clk.arg);
+
+	if (e->cfg.self_error || c == TRUTH_PROBE_NO_CLAIM)
+		return c;
+	d2 = truth_clockbound_absdiff(r, t2);
+	d3 = truth_clockbound_absdiff(r, t3);
+	g = truth_clockbound_growth(d2 > d3 ? d2 : d3, e->clk.ref_slew_ppb);
+	return c + g < c || c + g == TRUTH_PROBE_NO_CLAIM ? TRUTH_PROBE_NO_CLAIM : c + g;
+}
+
 /* Server side: answer a PROBE. */
 static int answer(struct truth_probe *e, const struct truth_wire_msg *m,
 		  int64_t rx_stamp, uint8_t rx_src)
@@ -386,8 +405,7 @@ static int answer(struct truth_probe *e, const struct truth_wire_msg *m,
 	o->msg.probe.echo_tx_src = m->probe.tx_src;
 	o->msg.probe.echo_rx = (uint64_t)t2;
 	o->msg.probe.echo_rx_src = src;
-	o->msg.index = truth_probe_claim(e);
-	/* tx is read when the reply leaves the outbox, just before sendmsg */
+	/* tx and the claim are read when the reply leaves the outbox */
 	o->tx_cookie = REPLY_COOKIE | ++e->next_reply;
 	if (e->cfg.two_step)
 		o->msg.flags |= TRUTH_WIRE_F_TWO_STEP;
@@ -558,6 +576,9 @@ int truth_probe_on_tx_time(struct truth_probe *e, uint64_t cookie,
 		o->msg.flags &= (uint8_t)~TRUTH_WIRE_F_TWO_STEP;
 		o->msg.probe.tx = (uint64_t)t;
 		o->msg.probe.tx_src = tx_src;
+		/* the precise T3 is later than the one the claim was made for */
+		if (!e->cfg.self_error && o->msg.index != TRUTH_PROBE_NO_CLAIM)
+			o->msg.index = reply_claim(e, (int64_t)o->msg.probe.echo_rx, t);
 		e->st.tx_stamps++;
 		return 0;
 	}
@@ -635,6 +656,8 @@ int truth_probe_next(struct truth_probe *e, struct truth_probe_out *out)
 			/* a first reply: T3 read now, before sendmsg */
 			out->msg.probe.tx = (uint64_t)e->clk.ref_now(e->clk.arg);
 			out->msg.probe.tx_src = TRUTH_WIRE_TSRC_USER;
+			out->msg.index = reply_claim(e, (int64_t)out->msg.probe.echo_rx,
+						     (int64_t)out->msg.probe.tx);
 			if (out->msg.flags & TRUTH_WIRE_F_TWO_STEP)
 				for (i = 0; i < TRUTH_PROBE_INFLIGHT; i++) {
 					struct followup *u = &e->fu[i];

@@ -107,6 +107,12 @@ struct truth_probe_clock {
 	int64_t (*stamp_ref)(void *arg, int64_t stamp);
 	void *arg;
 	int32_t local_clock_id;		/* clockid_t published in the page */
+	/*
+	 * How fast the reference clock's error can change (REALTIME can be
+	 * slewed: TRUTH_PROBE_REALTIME_SLEW_PPB); a derived claim made at one
+	 * instant is widened by it over the span from T2 to T3.
+	 */
+	uint32_t ref_slew_ppb;
 };
 
 /* The real clocks: MONOTONIC_RAW local, REALTIME reference and stamps. */

@@ -67,6 +67,7 @@ void truth_probe_clock_real(struct truth_probe_clock *clk, uint32_t *slew_ppb)
 	clk->stamp_ref = real_stamp_ref;
 	clk->arg = slew_ppb;
 	clk->local_clock_id = CLOCK_MONOTONIC_RAW;
+	clk->ref_slew_ppb = slew_ppb ? *slew_ppb : TRUTH_PROBE_REALTIME_SLEW_PPB;
 }
 
 int64_t truth_probe_simclock_local(const struct truth_probe_simclock *sim,
@@ -115,4 +116,5 @@ void truth_probe_clock_sim(struct truth_probe_clock *clk,
 	clk->arg = sim;
 	/* no real clock reads this timescale: readers must not trust the page */
 	clk->local_clock_id = -1;
+	clk->ref_slew_ppb = 0;		/* the reference is true time + a constant */
 }

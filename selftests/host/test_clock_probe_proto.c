@@ -62,6 +62,7 @@ static void make_clock(struct truth_probe_clock *c, struct hand *h)
 	c->stamp_ref = h_stamp_ref;
 	c->arg = h;
 	c->local_clock_id = -1;
+	c->ref_slew_ppb = 0;
 }
 
 FIXTURE_SETUP(proto)
@@ -75,6 +76,7 @@ FIXTURE_SETUP(proto)
 	self->hb = (struct hand){ 42, 1000000000000003000LL, 0, 3000 };
 	make_clock(&self->ca, &self->ha);
 	make_clock(&self->cb, &self->hb);
+	self->ca.ref_slew_ppb = 100000000;	/* a's reference may slew 10% */
 	truth_probe_config_default(&cfg);
 	cfg.group = 5;
 	cfg.poll = 1000000000;
@@ -282,6 +284,38 @@ TEST_F(proto, unusable_replies)
 	/* an unknown TX cookie, a USER "kernel" time */
 	EXPECT_EQ(-ENOENT, truth_probe_on_tx_time(self->a, 777, 1, TRUTH_WIRE_TSRC_SOCKET));
 	EXPECT_EQ(-EINVAL, truth_probe_on_tx_time(self->a, 777, 1, TRUTH_WIRE_TSRC_USER));
+}
+
+/*
+ * Once synchronised, a non-anchor claims what its estimate proves about its
+ * reference clock, widened by the reference's slew over the time since T2.
+ */
+TEST_F(proto, derived_claim_widened)
+{
+	struct truth_probe_out probe, reply, bp, ar;
+	uint64_t c;
+
+	exchange(_metadata, self, &probe, &reply);
+	reply.msg.flags &= (uint8_t)~TRUTH_WIRE_F_TWO_STEP;
+	tick(self, 80000);
+	ASSERT_EQ(0, truth_probe_on_datagram(self->a, &reply.msg, self->ha.ref,
+					     TRUTH_WIRE_TSRC_SOCKET));
+	ASSERT_EQ(1, self->ga.n);
+	c = truth_probe_claim(self->a);
+	ASSERT_NE(TRUTH_PROBE_NO_CLAIM, c);
+	/* a's estimate: b's 10 us claim plus half the round trip, about */
+	EXPECT_LT(c, 200000);
+	/* b probes a; a answers 1 ms after the receipt */
+	tick(self, 2000000000);
+	ASSERT_EQ(1, truth_probe_next(self->b, &bp));
+	ASSERT_EQ(TRUTH_WIRE_PROBE, bp.msg.type);
+	ASSERT_EQ(0, truth_probe_on_datagram(self->a, &bp.msg, self->ha.ref,
+					     TRUTH_WIRE_TSRC_SOCKET));
+	tick(self, 1000000);
+	c = truth_probe_claim(self->a);
+	ASSERT_EQ(1, truth_probe_next(self->a, &ar));
+	ASSERT_EQ(TRUTH_WIRE_PROBE_REPLY, ar.msg.type);
+	EXPECT_EQ(c + truth_clockbound_growth(1000000, 100000000), ar.msg.index);
 }
 
 /* A non-anchor claims nothing until its own estimate exists. */

@@ -216,6 +216,7 @@ static void usage(FILE *f)
 		"  --silent-after-ms N stop probing and answering after N ms\n"
 		"  --no-stamps         no kernel timestamps (clock reads only)\n"
 		"  --real              real clocks (no simulated truth, no checks)\n"
+		"  --slew-ppb N        with --real: REALTIME vs RAW rate bound (110000000)\n"
 		"  --samples           print every sample\n"
 		"  --now-every-ms N    print now() every N ms\n"
 		"  --page PATH         publish the bound in a clockbound page at PATH\n"
@@ -248,7 +249,7 @@ int main(int argc, char *argv[])
 		{ "real", 0, 0, 'R' }, { "samples", 0, 0, 'v' },
 		{ "now-every-ms", 1, 0, 'N' }, { "page", 1, 0, 'G' },
 		{ "warmup-ms", 1, 0, 'W' }, { "target-samples", 1, 0, 'T' },
-		{ "stop-file", 1, 0, 'F' },
+		{ "stop-file", 1, 0, 'F' }, { "slew-ppb", 1, 0, 'L' },
 		{ "help", 0, 0, 'h' }, { 0 }
 	};
 	static struct tool t;
@@ -264,6 +265,7 @@ int main(int argc, char *argv[])
 	struct truth_clockbound_page *page = NULL;
 	const char *page_path = NULL, *stop_file = NULL;
 	uint64_t target = 0;
+	static uint32_t slew = TRUTH_PROBE_REALTIME_SLEW_PPB;
 	int64_t last_stat = 0;
 	char err[160], *eq;
 	int c;
@@ -335,6 +337,8 @@ int main(int argc, char *argv[])
 		case 'N': if (v <= 0) goto bad; every = v * MS; break;
 		case 'W': if (v < 0) goto bad; warmup = v * MS; break;
 		case 'T': if (v <= 0) goto bad; target = (uint64_t)v; break;
+		case 'L': if (v < 0 || v > TRUTH_CLOCKBOUND_MAX_DRIFT_PPB * 2LL) goto bad;
+			slew = (uint32_t)v; break;
 		default: goto bad;
 		}
 	}
@@ -346,7 +350,7 @@ int main(int argc, char *argv[])
 		return 1;
 	t.sim.t0 = truth_probe_true_now();
 	if (t.real)
-		truth_probe_clock_real(&t.clk, NULL);
+		truth_probe_clock_real(&t.clk, &slew);
 	else
 		truth_probe_clock_sim(&t.clk, &t.sim);
 	if (truth_probe_node_init(&t.node, &cfg, &t.clk, (struct sockaddr *)&listen,

@@ -45,7 +45,8 @@ AGENT_LIBS	:= -lm -lpthread -lb2
 TRUTHD_SRCS	:= $(wildcard agent/truthd/*.c)
 TRUTHD_BIN	:= $(BUILD)/truthd
 # selftests/tools/NAME.c: test and benchmark tools (load generator, history
-# checker), one program each, linked with the agent library
+# checker), one program each, linked with the agent library and the host
+# test support objects (selftests/host/lib/*.c)
 TOOL_SRCS	:= $(wildcard selftests/tools/*.c)
 TOOLS		:= $(patsubst selftests/tools/%.c,$(BUILD)/selftests/tools/%,$(TOOL_SRCS))
 # host tests: each selftests/host/test_*.c is one TAP program; the files in
@@ -158,11 +159,15 @@ $(TRUTHD_BIN): $(patsubst %.c,$(BUILD)/%.o,$(TRUTHD_SRCS)) $(AGENT_LIB)
 # ---------------------------------------------------------------- selftests
 selftests: $(HOST_TESTS) $(VM_TESTS) $(FIX_BINS) $(TOOLS)
 
-$(BUILD)/selftests/tools/%: selftests/tools/%.c $(AGENT_LIB)
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Iselftests/lib -MMD -MP -o $@ $< $(AGENT_LIB) $(LIBNL_LIBS) $(LIBBPF_LIBS) $(AGENT_LIBS)
-
 HOST_LIB_OBJS	:= $(patsubst %.c,$(BUILD)/%.o,$(HOST_LIB_SRCS))
+# made only through pattern rules, so make would delete them as intermediates
+# after each link and rebuild them all for the next one
+.SECONDARY: $(HOST_LIB_OBJS)
+
+# tools link the host test support code too (truth-linz is selftests/host/lib/linz*.c)
+$(BUILD)/selftests/tools/%: selftests/tools/%.c $(HOST_LIB_OBJS) $(AGENT_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Iselftests/lib -MMD -MP -o $@ $< $(HOST_LIB_OBJS) $(AGENT_LIB) $(LIBNL_LIBS) $(LIBBPF_LIBS) $(AGENT_LIBS)
 
 $(BUILD)/selftests/host/lib/%.o: selftests/host/lib/%.c
 	@mkdir -p $(dir $@)

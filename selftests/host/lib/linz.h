@@ -145,6 +145,8 @@ struct linz_report {
 	size_t key_ops;		/* ops on that key */
 	uint32_t *window;	/* op ids, by invoke time */
 	size_t nwindow;
+	struct linz_op *extra;	/* relaxed and unknown ops before the cut */
+	size_t nextra;
 	bool minimal;		/* false when the deadline cut the shrinking */
 	int64_t cut;		/* the failure shows by this completion time */
 	bool lock_lin_skipped;	/* leases present: lock order not linearized */

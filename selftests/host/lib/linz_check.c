@@ -171,6 +171,13 @@ int linz_shrink(const struct linz_history *h, const struct linz_op *ops, size_t 
 		if (w[i].status == LINZ_ST_OK)
 			r->window[r->nwindow++] = w[i].id;
 	r->minimal = ret == 0;
+	/* the ops that may have happened: the explanation must consider them */
+	free(r->extra);
+	r->extra = malloc((k ? k : 1) * sizeof(*r->extra));
+	r->nextra = 0;
+	for (i = k; r->extra && i-- > 0;)	/* latest first */
+		if (w[i].status != LINZ_ST_OK && !linz_op_inert(&w[i]))
+			r->extra[r->nextra++] = w[i];
 out:
 	free(times);
 	free(w);
@@ -283,6 +290,9 @@ enum linz_verdict linz_check(const struct linz_history *h, const struct linz_opt
 void linz_report_free(struct linz_report *r)
 {
 	free(r->window);
+	free(r->extra);
 	r->window = NULL;
+	r->extra = NULL;
 	r->nwindow = 0;
+	r->nextra = 0;
 }

@@ -126,50 +126,6 @@ bool linz_lock_timeline(const struct linz_history *h, const struct linz_op *ops,
 
 /* ---------------------------------------------------------------- report */
 
-struct explain {
-	const struct linz_history *h;
-	const struct linz_op **w;
-	size_t n, printed, dead_ends;
-	int order[16];
-	bool used[16];
-	FILE *f;
-};
-
-/* Every real-time-respecting order of the window, and where each one dies. */
-static void orders(struct explain *x, size_t depth, const struct linz_state *st)
-{
-	size_t i, j;
-
-	if (depth == x->n)
-		return;		/* cannot happen for a failing window */
-	for (i = 0; i < x->n; i++) {
-		struct linz_state nst;
-		bool ready = !x->used[i];
-		char why[256];
-
-		for (j = 0; j < x->n && ready; j++)
-			if (!x->used[j] && j != i && x->w[j]->complete < x->w[i]->invoke)
-				ready = false;	/* j must come first */
-		if (!ready)
-			continue;
-		x->order[depth] = i;
-		if (!linz_step(x->h, x->w[i], st, &nst, why, sizeof(why))) {
-			x->dead_ends++;
-			if (x->printed++ < 12) {
-				fprintf(x->f, "    ");
-				for (j = 0; j <= depth; j++)
-					fprintf(x->f, "%sline %u", j ? ", " : "",
-						x->w[x->order[j]]->line);
-				fprintf(x->f, ": at line %u: %s\n", x->w[i]->line, why);
-			}
-			continue;
-		}
-		x->used[i] = true;
-		orders(x, depth + 1, &nst);
-		x->used[i] = false;
-	}
-}
-
 static void print_time(FILE *f, int64_t t, int64_t t0)
 {
 	if (t == LINZ_T_INF)
@@ -222,6 +178,114 @@ static void sources(FILE *f, const struct linz_history *h, const struct linz_op 
 			fprintf(f, "  %s\n", status_name(op));
 		}
 	}
+}
+
+#define EXPLAIN_MAX	8	/* more ops than this: too many orders to list */
+
+struct explain {
+	const struct linz_history *h;
+	struct linz_op w[EXPLAIN_MAX];	/* the window, then unknown ops */
+	size_t n, printed;
+	int order[EXPLAIN_MAX];
+	bool used[EXPLAIN_MAX];
+	FILE *f;
+};
+
+/* Every real-time-respecting order of the window, and where each one dies;
+ * unknown ops may take part anywhere after their invoke, or not at all. */
+static void orders(struct explain *x, size_t depth, const struct linz_state *st)
+{
+	size_t i, j;
+
+	for (i = 0; i < x->n; i++) {
+		const struct linz_op *op = &x->w[i];
+		struct linz_state nst;
+		bool ready = !x->used[i];
+		char why[256];
+
+		/* a definite op not yet placed that ended before this began must
+		 * come first; one that may not have happened can be left out, but
+		 * not placed after an op that began after it ended */
+		for (j = 0; j < x->n && ready; j++)
+			if (!x->used[j] && j != i && x->w[j].complete < op->invoke &&
+			    x->w[j].status == LINZ_ST_OK)
+				ready = false;
+		for (j = 0; j < depth && ready; j++)
+			if (op->complete < x->w[x->order[j]].invoke)
+				ready = false;
+		if (!ready)
+			continue;
+		x->order[depth] = i;
+		if (!linz_step(x->h, op, st, &nst, why, sizeof(why))) {
+			if (x->printed++ < 12) {
+				fprintf(x->f, "    ");
+				for (j = 0; j <= depth; j++)
+					fprintf(x->f, "%sline %u%s", j ? ", " : "",
+						x->w[x->order[j]].line,
+						x->w[x->order[j]].status == LINZ_ST_OK ? "" : "?");
+				fprintf(x->f, ": at line %u: %s\n", op->line, why);
+			}
+			continue;
+		}
+		x->used[i] = true;
+		orders(x, depth + 1, &nst);
+		x->used[i] = false;
+	}
+}
+
+/* May unknown @u explain something in the window (or is it beside the point)? */
+static bool relevant(const struct linz_history *h, const struct linz_op *u,
+		     const struct linz_op *const *w, size_t n)
+{
+	size_t i;
+
+	if (h->model != LINZ_MODEL_KV && h->model != LINZ_MODEL_REGISTER)
+		return true;	/* every increment, every grant counts */
+	if (u->kind == LINZ_OP_DEL || u->kind == LINZ_OP_INCR)
+		return true;
+	for (i = 0; i < n; i++)
+		if (w[i]->kind == LINZ_OP_READ && writes_val(u, &w[i]->result))
+			return true;
+	return false;
+}
+
+static void explain(FILE *f, const struct linz_history *h, const struct linz_report *r,
+		    const struct linz_op *const *w)
+{
+	struct explain x = { .h = h, .f = f };
+	struct linz_state st;
+	size_t i, left = 0;
+
+	for (i = 0; i < r->nwindow && x.n < EXPLAIN_MAX; i++)
+		x.w[x.n++] = *w[i];
+	if (r->nwindow > EXPLAIN_MAX) {
+		fprintf(f, "  (too many ops to list every order)\n");
+		return;
+	}
+	fprintf(f, "  no order works: the other ops on '%s' before the cut were allowed to have\n"
+		"  happened or not (within their interval, or any time after their invoke if\n"
+		"  their outcome is unknown) and it still fails.  Allowed orders, where they fail\n"
+		"  (line? = an op that may or may not have happened):\n",
+		linz_str(h, r->bad_key));
+	/* the nearest ones that could matter; leaving some out of a listing
+	 * of failing orders still lists only orders that fail */
+	for (i = 0; i < r->nextra; i++) {
+		const struct linz_op *u = &r->extra[i];
+
+		if (!relevant(h, u, w, r->nwindow))
+			continue;
+		if (x.n == EXPLAIN_MAX) {
+			left++;
+			continue;
+		}
+		x.w[x.n++] = *u;
+	}
+	linz_state_init(h->model, &st);
+	orders(&x, 0, &st);
+	if (x.printed > 12)
+		fprintf(f, "    ... and %zu more\n", x.printed - 12);
+	if (left)
+		fprintf(f, "    (%zu more ops that may have happened are not shown in these orders)\n", left);
 }
 
 void linz_report_print(FILE *f, const struct linz_history *h, const struct linz_report *r)
@@ -280,20 +344,7 @@ void linz_report_print(FILE *f, const struct linz_history *h, const struct linz_
 				fprintf(f, "    line %u -> line %u\n", w[i]->line, w[j]->line);
 	if (!pairs)
 		fprintf(f, "    none: all of them overlap, any order is allowed\n");
-	if (r->nwindow <= 8) {
-		struct explain x = { .h = h, .w = w, .n = r->nwindow, .f = f };
-		struct linz_state st;
-
-		fprintf(f, "  no order works (every other op on '%s' was allowed to have happened or not,\n"
-			"  and it still fails); each allowed order and where the model rejects it:\n",
-			linz_str(h, r->bad_key));
-		linz_state_init(h->model, &st);
-		orders(&x, 0, &st);
-		if (x.printed > 12)
-			fprintf(f, "    ... and %zu more\n", x.printed - 12);
-	} else {
-		fprintf(f, "  (too many ops to list every order)\n");
-	}
+	explain(f, h, r, w);
 out:
 	free(w);
 }

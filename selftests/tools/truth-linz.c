@@ -19,7 +19,7 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: truth-linz [--model kv|register|counter|lock] [--timeout S] [--quiet] HISTORY|-\n"
+		"usage: truth-linz [--model kv|register|counter|lock] [--timeout S] [--quiet] [--no-window] HISTORY|-\n"
 		"       truth-linz --now     print CLOCK_MONOTONIC in ns (for shell recorders)\n"
 		"\n"
 		"Checks a history (one op per line) for linearizability; exit 0 linearizable,\n"
@@ -29,6 +29,7 @@ static void usage(FILE *f)
 		"  --timeout S    give up with \"unknown\" after S seconds (default 60; 0: never)\n"
 		"  --max-states N memo entries per key before giving up (default 8M)\n"
 		"  --quiet        print only the verdict line\n"
+		"  --no-window    do not search for the smallest failing window\n"
 		"\n"
 		"example:\n"
 		"  t0=$(truth-linz --now); redis-cli SET k 1 >/dev/null; t1=$(truth-linz --now)\n"
@@ -43,6 +44,7 @@ int main(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "max-states", required_argument, NULL, 's' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "no-window", no_argument, NULL, 'w' },
 		{ "now", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -80,6 +82,9 @@ int main(int argc, char **argv)
 			break;
 		case 'q':
 			quiet = true;
+			break;
+		case 'w':
+			o.no_explain = true;
 			break;
 		case 'n':
 			printf("%lld\n", (long long)linz_now_ns());

@@ -124,6 +124,7 @@ struct linz_opts {
 	double timeout_s;	/* whole check incl. explanation; 0: none */
 	size_t max_states;	/* per key memo entries; 0: default */
 	bool no_explain;	/* skip the smallest-window search */
+	double explain_s;	/* at most this long shrinking; 0: 10 s */
 };
 
 /* Model state of one key; memcmp-able (no padding, fields zeroed). */
@@ -164,6 +165,7 @@ struct linz_limits {
 	int64_t deadline_ns;	/* CLOCK_MONOTONIC; 0: none */
 	size_t max_states;
 	size_t states;		/* accumulated memo entries */
+	size_t shrink_states;	/* per search while shrinking; 0: max_states */
 	bool out_of_memory;
 };
 

@@ -26,6 +26,41 @@
 
 #include "linz.h"
 
+static int cmp_i64(const void *a, const void *b);
+
+/*
+ * Writes of a string that no op of the key ever compares against (no read
+ * returned it, no cas expected it) all leave the key in states no later op
+ * can tell apart: reads of them fail alike, every cas misses alike, NX/XX
+ * see "present" alike.  Giving them all one value lets the memo merge those
+ * states; with many concurrent writes that is most of the search.
+ */
+static void merge_unobserved(const struct linz_history *h, struct linz_op *ops, size_t n)
+{
+	int64_t *seen = malloc((n ? n : 1) * sizeof(*seen));
+	size_t i, k = 0;
+
+	if (!seen || (h->model != LINZ_MODEL_REGISTER && h->model != LINZ_MODEL_KV)) {
+		free(seen);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if (ops[i].kind == LINZ_OP_READ && ops[i].result.kind == LINZ_V_STR)
+			seen[k++] = ops[i].result.n;
+		if (ops[i].kind == LINZ_OP_CAS && ops[i].arg.kind == LINZ_V_STR)
+			seen[k++] = ops[i].arg.n;
+	}
+	qsort(seen, k, sizeof(*seen), cmp_i64);
+	for (i = 0; i < n; i++) {
+		struct linz_val *v = ops[i].kind == LINZ_OP_WRITE ? &ops[i].arg :
+			ops[i].kind == LINZ_OP_CAS || ops[i].kind == LINZ_OP_FSET ? &ops[i].arg2 : NULL;
+
+		if (v && v->kind == LINZ_V_STR && !bsearch(&v->n, seen, k, sizeof(*seen), cmp_i64))
+			v->n = -1;	/* no interned string has this id */
+	}
+	free(seen);
+}
+
 /* Search @ops with the inert ones left out (they cannot change state). */
 static int search_live(const struct linz_history *h, const struct linz_op *ops, size_t n,
 		       struct linz_limits *lim)
@@ -39,8 +74,37 @@ static int search_live(const struct linz_history *h, const struct linz_op *ops, 
 	for (i = 0; i < n; i++)
 		if (!linz_op_inert(&ops[i]))
 			live[k++] = ops[i];
-	ret = linz_search(h, live, k, lim);
+	merge_unobserved(h, live, k);
+	{
+		size_t before = lim->states;
+		int64_t t0 = linz_mono_ns();
+
+		ret = linz_search(h, live, k, lim);
+		if (getenv("LINZ_DEBUG"))
+			fprintf(stderr, "search %zu ops -> %d, %zu states, %.3f s\n", k, ret,
+				lim->states - before, (linz_mono_ns() - t0) / 1e9);
+	}
 	free(live);
+	return ret;
+}
+
+/*
+ * A search while shrinking: 0 proven to fail, 1 linearizable or not decided
+ * within the shrinking budget (either way, not evidence), -1 deadline.
+ */
+static int try_live(const struct linz_history *h, const struct linz_op *ops, size_t n,
+		    struct linz_limits *lim)
+{
+	struct linz_limits sub = *lim;
+	int ret;
+
+	if (lim->shrink_states)
+		sub.max_states = lim->shrink_states;
+	sub.out_of_memory = false;
+	ret = search_live(h, ops, n, &sub);
+	lim->states = sub.states;
+	if (ret < 0 && sub.out_of_memory)
+		return 1;
 	return ret;
 }
 
@@ -100,7 +164,7 @@ static int relax(const struct linz_history *h, struct linz_op *w, size_t n,
 
 			for (j = i; j < i + len; j++)
 				w[cand[j]].status = LINZ_ST_OPTIONAL;
-			r = search_live(h, w, n, lim);
+			r = try_live(h, w, n, lim);
 			if (r < 0) {
 				for (j = i; j < i + len; j++)
 					w[cand[j]].status = LINZ_ST_OK;
@@ -128,6 +192,17 @@ out:
 	return ret;
 }
 
+/* Definite ops of @w that ended before @t become @to (optional or ok again). */
+static void relax_before(struct linz_op *w, size_t n, int64_t t, int to)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (w[i].complete < t && w[i].status != LINZ_ST_FAIL &&
+		    w[i].status != LINZ_ST_UNKNOWN)
+			w[i].status = to;
+}
+
 int linz_shrink(const struct linz_history *h, const struct linz_op *ops, size_t n,
 		struct linz_limits *lim, struct linz_report *r)
 {
@@ -147,7 +222,7 @@ int linz_shrink(const struct linz_history *h, const struct linz_op *ops, size_t 
 	hi = nt ? nt - 1 : 0;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int s = search_live(h, w, truncate_at(ops, n, times[mid], w), lim);
+		int s = try_live(h, w, truncate_at(ops, n, times[mid], w), lim);
 
 		if (s < 0)
 			goto out;
@@ -158,6 +233,25 @@ int linz_shrink(const struct linz_history *h, const struct linz_op *ops, size_t 
 	}
 	r->cut = nt ? times[lo] : 0;
 	k = truncate_at(ops, n, r->cut, w);
+	/* relaxing every op that ended before s: the latest s that still fails
+	 * (monotone too: a later s relaxes more) cuts the start of the window */
+	lo = 0;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo + 1) / 2;
+		int s;
+
+		relax_before(w, k, times[mid], LINZ_ST_OPTIONAL);
+		s = try_live(h, w, k, lim);
+		relax_before(w, k, times[mid], LINZ_ST_OK);
+		if (s < 0)
+			goto out;
+		if (s == 0)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	if (nt)
+		relax_before(w, k, times[lo], LINZ_ST_OPTIONAL);
 	ret = relax(h, w, k, lim);
 	qsort(w, k, sizeof(*w), cmp_invoke);
 	free(r->window);
@@ -207,8 +301,10 @@ static bool has_leases(const struct linz_op *ops, size_t n)
 static void check_keys(const struct linz_history *h, struct linz_op *all, const struct linz_opts *o,
 		       struct linz_limits *lim, struct linz_report *r)
 {
-	size_t a, b;
+	struct linz_limits shrink_lim;
+	size_t a, b, before;
 	bool undecided = false;
+	int64_t t;
 
 	for (a = 0; a < h->nops; a = b) {
 		const struct linz_op *ops = all + a;
@@ -229,7 +325,10 @@ static void check_keys(const struct linz_history *h, struct linz_op *all, const 
 				continue;
 			}
 		}
+		before = lim->states;
 		s = search_live(h, ops, b - a, lim);
+		/* shrinking searches get a few times what deciding took */
+		lim->shrink_states = 2 * (lim->states - before) + 20000;
 		if (s < 0) {
 			if (!undecided)
 				snprintf(r->why, sizeof(r->why), "%s on key '%s' (%zu ops)",
@@ -242,7 +341,12 @@ static void check_keys(const struct linz_history *h, struct linz_op *all, const 
 			r->verdict = LINZ_VIOLATION;
 			r->bad_key = ops->key;
 			r->key_ops = b - a;
-			if (o->no_explain || linz_shrink(h, ops, b - a, lim, r) < 0) {
+			/* the verdict stands; the window is best effort */
+			shrink_lim = *lim;
+			t = linz_mono_ns() + (int64_t)((o->explain_s > 0 ? o->explain_s : 10) * 1e9);
+			if (!shrink_lim.deadline_ns || t < shrink_lim.deadline_ns)
+				shrink_lim.deadline_ns = t;
+			if (o->no_explain || linz_shrink(h, ops, b - a, &shrink_lim, r) < 0) {
 				/* no window in time: fall back to the whole key */
 				if (!r->window) {
 					r->window = malloc((b - a) * sizeof(*r->window));

@@ -319,10 +319,13 @@ void linz_report_print(FILE *f, const struct linz_history *h, const struct linz_
 		if (w[i]->invoke < t0)
 			t0 = w[i]->invoke;
 	}
-	if (!r->timeline)
+	if (!r->timeline && r->cut)
 		fprintf(f, "  smallest failing window: %zu op(s)%s; the failure shows by t=%lld ns\n",
-			r->nwindow, r->minimal ? "" : " (not shrunk further: deadline)",
+			r->nwindow, r->minimal ? "" : " (not shrunk further: time budget)",
 			(long long)r->cut);
+	else if (!r->timeline)
+		fprintf(f, "  window: all %zu ops of the key (not shrunk: time budget or --no-window)\n",
+			r->nwindow);
 	fprintf(f, "  times in microseconds after t0=%lld ns:\n", (long long)t0);
 	fprintf(f, "    %-6s %-10s %-34s %14s %14s  %s\n", "line", "client", "op", "invoke",
 		"complete", "status");

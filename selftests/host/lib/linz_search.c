@@ -18,6 +18,12 @@
  * time after their call, and need not be.  "Optional" ops (used while
  * shrinking a violation) have a return event, but at it they may be decided
  * as "did not happen" instead of forcing a backtrack.
+ *
+ * Order of trying, which matters for the memo's dominance rule below: at
+ * each point the definite calls first, then "did not happen" for an
+ * optional op whose return was reached, then the uncertain calls.  The
+ * configurations where fewer uncertain ops happened are thus explored first
+ * and then prune their copies with more of them.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -38,16 +44,36 @@ struct ent {
 struct frame {
 	int32_t call;		/* the call entry that was lifted */
 	bool skip;		/* decided "did not happen", not linearized */
+	bool uncertain;		/* made in the pass over uncertain calls */
+	uint32_t memo;		/* the configuration the decision led to */
 	struct linz_state st;	/* state before the decision */
 };
 
-/* The memo: a hash set of (bitset of decided ops, state), stored packed. */
+/*
+ * The memo.  A configuration is (set of decided ops, model state).  Its key
+ * is the definite part of the set plus the state; all configurations with
+ * one key are chained, each with its set of decided ops of uncertain
+ * outcome (unknown or optional).  Besides exact repeats, a configuration is
+ * dominated by an explored one with the same key and a subset of its
+ * uncertain ops decided: from there the same ops could simply never have
+ * happened, so anything reachable here was reachable there, and failed.
+ * Without this a few crashed clients make the search exponential: each
+ * crashed write could have happened at any point, or not.
+ */
 struct memo {
-	uint64_t *slab;		/* entries of @words words each */
-	size_t words, n, slab_cap;
-	uint32_t *tab;		/* entry index + 1, open addressing */
-	size_t tab_cap;
+	uint64_t *slab;		/* entries: key (kw words), uncertain set (uw), link */
+	size_t kw, uw, words, n, slab_cap;
+	uint32_t *tab;		/* chain head entry + 1 per key, open addressing */
+	size_t tab_cap, keys;
+	uint32_t *exact;	/* entry + 1 by key and uncertain set */
+	size_t exact_cap;
 };
+
+/* how far down a key's chain to look for a dominating configuration:
+ * looking less only prunes less */
+#define DOMINANCE_SCAN	32
+
+#define MEMO_EXPLORED	(1ULL << 32)	/* in the link word: subtree exhausted */
 
 static uint64_t mix(uint64_t h, uint64_t v)
 {
@@ -65,6 +91,11 @@ static uint64_t memo_hash(const uint64_t *e, size_t words)
 	return x ^ x >> 31;
 }
 
+static uint64_t *memo_entry(const struct memo *m, size_t i)
+{
+	return m->slab + i * m->words;
+}
+
 static int memo_grow(struct memo *m)
 {
 	size_t cap = m->tab_cap ? m->tab_cap * 2 : 1024, i, j;
@@ -72,11 +103,13 @@ static int memo_grow(struct memo *m)
 
 	if (!t)
 		return -1;
-	for (i = 0; i < m->n; i++) {
-		for (j = memo_hash(m->slab + i * m->words, m->words) & (cap - 1); t[j];
+	for (i = 0; i < m->tab_cap; i++) {
+		if (!m->tab[i])
+			continue;
+		for (j = memo_hash(memo_entry(m, m->tab[i] - 1), m->kw) & (cap - 1); t[j];
 		     j = (j + 1) & (cap - 1))
 			;
-		t[j] = i + 1;
+		t[j] = m->tab[i];
 	}
 	free(m->tab);
 	m->tab = t;
@@ -84,16 +117,66 @@ static int memo_grow(struct memo *m)
 	return 0;
 }
 
-/* 1 added, 0 seen before, -1 out of memory or over the limit. */
-static int memo_add(struct memo *m, const uint64_t *bits, size_t bw,
-		    const struct linz_state *st, struct linz_limits *lim)
+static int exact_grow(struct memo *m)
 {
-	uint64_t *e;
-	size_t j;
+	size_t cap = m->exact_cap ? m->exact_cap * 2 : 2048, i, j;
+	uint32_t *t = calloc(cap, sizeof(*t));
 
-	if (m->n * 2 >= m->tab_cap && memo_grow(m))
+	if (!t)
 		return -1;
-	if (m->n + 1 > m->slab_cap) {
+	for (i = 0; i < m->n; i++) {
+		for (j = memo_hash(memo_entry(m, i), m->kw + m->uw) & (cap - 1); t[j];
+		     j = (j + 1) & (cap - 1))
+			;
+		t[j] = i + 1;
+	}
+	free(m->exact);
+	m->exact = t;
+	m->exact_cap = cap;
+	return 0;
+}
+
+static bool dominated(const uint64_t *seen, const uint64_t *u, size_t uw)
+{
+	size_t i;
+
+	for (i = 0; i < uw; i++)
+		if (seen[i] & ~u[i])
+			return false;
+	return true;
+}
+
+/* 1 new (entry index in *idx), 0 seen or dominated, -1 out of memory / limit.
+ * @key and @u are contiguous (the entry as it would be stored). */
+static int memo_visit(struct memo *m, const uint64_t *key, const uint64_t *u,
+		      struct linz_limits *lim, uint32_t *idx)
+{
+	uint32_t head = 0, i;
+	size_t j, x, scan = 0;
+	uint64_t *e;
+
+	if ((m->keys * 2 >= m->tab_cap && memo_grow(m)) ||
+	    (m->n * 2 >= m->exact_cap && exact_grow(m)))
+		return -1;
+	for (x = memo_hash(key, m->kw + m->uw) & (m->exact_cap - 1); m->exact[x];
+	     x = (x + 1) & (m->exact_cap - 1))
+		if (!memcmp(memo_entry(m, m->exact[x] - 1), key, (m->kw + m->uw) * 8))
+			return 0;
+	for (j = memo_hash(key, m->kw) & (m->tab_cap - 1); m->tab[j];
+	     j = (j + 1) & (m->tab_cap - 1)) {
+		if (!memcmp(memo_entry(m, m->tab[j] - 1), key, m->kw * 8)) {
+			head = m->tab[j];
+			break;
+		}
+	}
+	for (i = head; i && m->uw && scan++ < DOMINANCE_SCAN; i = (uint32_t)e[m->kw + m->uw]) {
+		e = memo_entry(m, i - 1);
+		if ((e[m->kw + m->uw] & MEMO_EXPLORED) && dominated(e + m->kw, u, m->uw))
+			return 0;
+	}
+	if (m->n >= lim->max_states || m->n >= UINT32_MAX - 1)
+		return -1;
+	if (m->n == m->slab_cap) {
 		size_t cap = m->slab_cap ? m->slab_cap * 2 : 1024;
 		uint64_t *s = realloc(m->slab, cap * m->words * sizeof(*s));
 
@@ -102,16 +185,15 @@ static int memo_add(struct memo *m, const uint64_t *bits, size_t bw,
 		m->slab = s;
 		m->slab_cap = cap;
 	}
-	e = m->slab + m->n * m->words;
-	memcpy(e, bits, bw * 8);
-	memcpy(e + bw, st, sizeof(*st));
-	for (j = memo_hash(e, m->words) & (m->tab_cap - 1); m->tab[j];
-	     j = (j + 1) & (m->tab_cap - 1))
-		if (!memcmp(m->slab + (m->tab[j] - 1) * m->words, e, m->words * 8))
-			return 0;
-	if (m->n >= lim->max_states)
-		return -1;
+	e = memo_entry(m, m->n);
+	memcpy(e, key, m->kw * 8);
+	memcpy(e + m->kw, u, m->uw * 8);
+	e[m->kw + m->uw] = head;
+	if (!head)
+		m->keys++;
 	m->tab[j] = ++m->n;
+	m->exact[x] = m->n;
+	*idx = m->n - 1;
 	lim->states++;
 	return 1;
 }
@@ -194,95 +276,144 @@ static int build(const struct linz_op *ops, size_t n, struct ent **out)
 	return k;
 }
 
+static void flip(uint64_t *key, uint64_t *u, const int32_t *pos, int32_t op, bool on)
+{
+	uint64_t *w = pos[op] >= 0 ? key : u;
+	int32_t b = pos[op] >= 0 ? pos[op] : -pos[op] - 1;
+
+	if (on)
+		w[b / 64] |= 1ULL << (b % 64);
+	else
+		w[b / 64] &= ~(1ULL << (b % 64));
+}
+
 int linz_search(const struct linz_history *h, const struct linz_op *ops, size_t n,
 		struct linz_limits *lim)
 {
-	size_t bw = (n + 63) / 64, pending = 0, sp = 0, i;
-	struct memo memo = { .words = bw + sizeof(struct linz_state) / 8 };
+	size_t pending = 0, nu = 0, sp = 0, i, dw, sw = sizeof(struct linz_state) / 8;
+	struct memo memo = { 0 };
 	struct frame *stack = NULL;
-	uint64_t *bits = NULL;
+	uint64_t *key = NULL, *u = NULL;
+	int32_t *pos = NULL, cur;
 	struct ent *e = NULL;
 	struct linz_state st, nst;
-	int32_t cur;
 	unsigned long iter = 0;
+	bool uncertain = false;	/* which pass: definite calls first */
 	int ret = -1;
 
 	if (!lim->max_states)
 		lim->max_states = DEFAULT_MAX_STATES;
+	pos = malloc((n ? n : 1) * sizeof(*pos));
+	if (!pos)
+		return -1;
+	/* definite ops get bits in the key, the others in the uncertain set */
 	for (i = 0; i < n; i++)
-		pending += ops[i].status == LINZ_ST_OK;
-	if (!pending)
+		pos[i] = ops[i].status == LINZ_ST_OK ? (int32_t)pending++ : -(int32_t)++nu;
+	if (!pending) {
+		free(pos);
 		return 1;
-	bits = calloc(bw, 8);
+	}
+	dw = (pending + 63) / 64;
+	memo.kw = dw + sw;
+	memo.uw = (nu + 63) / 64;
+	memo.words = memo.kw + memo.uw + 1;
+	key = calloc(memo.kw + memo.uw + 1, 8);
+	u = key + memo.kw;
 	stack = malloc(n * sizeof(*stack));
-	if (!bits || !stack || build(ops, n, &e) < 0)
+	if (!key || !stack || build(ops, n, &e) < 0)
 		goto out;
 	linz_state_init(h->model, &st);
 	cur = e[0].next;
 	while (pending) {
 		struct ent *c = &e[cur];
 		const struct linz_op *op = &ops[c->op];
+		bool sure = op->status == LINZ_ST_OK;
 
 		if (!(++iter & 4095) && lim->deadline_ns && linz_mono_ns() > lim->deadline_ns)
 			goto out;
-		if (c->call || op->status == LINZ_ST_OPTIONAL) {
+		if (c->call && sure == uncertain) {
+			cur = c->next;	/* not in this pass */
+			continue;
+		}
+		if (!c->call && (uncertain || op->status != LINZ_ST_OPTIONAL)) {
+			if (uncertain)
+				goto backtrack;
+			/* now the uncertain calls before this return */
+			uncertain = true;
+			cur = e[0].next;
+			continue;
+		}
+		{
 			int32_t ce = c->call ? cur : c->ret;
+			uint32_t idx;
 			int added;
 
 			/* a call: try it here; an optional op's return: it never ran */
-			if (c->call && !linz_step(h, op, &st, &nst, NULL, 0)) {
+			if (c->call && (!linz_step(h, op, &st, &nst, NULL, 0) ||
+					/* an uncertain no-op: the same as never */
+					(!sure && !memcmp(&nst, &st, sizeof(st))))) {
 				cur = c->next;
 				continue;
 			}
 			if (!c->call)
 				nst = st;
-			bits[c->op / 64] |= 1ULL << (c->op % 64);
-			added = memo_add(&memo, bits, bw, &nst, lim);
+			flip(key, u, pos, c->op, true);
+			memcpy(key + dw, &nst, sizeof(nst));
+			added = memo_visit(&memo, key, u, lim, &idx);
 			if (added < 0) {
 				lim->out_of_memory = true;
 				goto out;
 			}
 			if (added) {
-				stack[sp++] = (struct frame){ .call = ce, .skip = !c->call, .st = st };
+				stack[sp++] = (struct frame){ .call = ce, .skip = !c->call,
+							      .uncertain = uncertain, .memo = idx,
+							      .st = st };
 				st = nst;
 				lift(e, ce);
-				pending -= op->status == LINZ_ST_OK;
+				pending -= sure;
 				cur = e[0].next;
+				uncertain = false;
 				continue;
 			}
-			bits[c->op / 64] &= ~(1ULL << (c->op % 64));
+			flip(key, u, pos, c->op, false);
 			if (c->call) {
 				cur = c->next;
 				continue;
 			}
+			/* skipping it was seen before: on to the uncertain calls */
+			uncertain = true;
+			cur = e[0].next;
+			continue;
 		}
+backtrack:
 		/* a return that nothing linearized: undo the last decision */
-		for (;;) {
-			struct frame *f;
-			const struct linz_op *fo;
-
-			if (!sp) {
-				ret = 0;
-				goto out;
-			}
-			f = &stack[--sp];
-			fo = &ops[e[f->call].op];
-			unlift(e, f->call);
-			bits[e[f->call].op / 64] &= ~(1ULL << (e[f->call].op % 64));
-			st = f->st;
-			pending += fo->status == LINZ_ST_OK;
-			if (!f->skip) {
-				cur = e[f->call].next;
-				break;
-			}
+		if (!sp) {
+			ret = 0;
+			goto out;
+		}
+		sp--;
+		memo_entry(&memo, stack[sp].memo)[memo.kw + memo.uw] |= MEMO_EXPLORED;
+		unlift(e, stack[sp].call);
+		flip(key, u, pos, e[stack[sp].call].op, false);
+		st = stack[sp].st;
+		pending += ops[e[stack[sp].call].op].status == LINZ_ST_OK;
+		if (stack[sp].skip) {
+			/* it did not happen, and that failed: try the uncertain calls */
+			cur = e[0].next;
+			uncertain = true;
+		} else {
+			cur = e[stack[sp].call].next;
+			uncertain = stack[sp].uncertain;
 		}
 	}
 	ret = 1;
 out:
 	free(memo.slab);
 	free(memo.tab);
+	free(memo.exact);
 	free(stack);
-	free(bits);
+	free(key);
+	free(pos);
 	free(e);
 	return ret;
 }

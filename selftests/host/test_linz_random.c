@@ -251,10 +251,12 @@ static char *render(const struct gen *g)
 	return text;
 }
 
+static bool always_shrink;	/* shrink the window even when not shown */
+
 /* Check @g; @show: shrink the window and print the report. */
 static enum linz_verdict check(const struct gen *g, bool show, struct linz_report *rep)
 {
-	struct linz_opts o = { .timeout_s = 60, .no_explain = !show };
+	struct linz_opts o = { .timeout_s = 60, .no_explain = !show && !always_shrink };
 	struct linz_history h;
 	char *text = render(g);
 	enum linz_verdict v;
@@ -579,9 +581,11 @@ TEST_F_TIMEOUT(linz, performance, 600)
 		EXPECT_LT(s, 20.0);
 		/* and an anomaly in it is still found, window and all */
 		if (runs[i].model == LINZ_MODEL_KV && inject_kv(&g)) {
+			always_shrink = true;
 			s = timed(&g, &rep, &v);
-			printf("#   with one anomaly: %s in %.3f s, window of %zu op(s)\n",
-			       v == LINZ_VIOLATION ? "violation" : "MISSED", s, rep.nwindow);
+			always_shrink = false;
+			printf("#   with one anomaly: %s in %.3f s incl. shrinking, window of %zu op(s) out of %zu on its key\n",
+			       v == LINZ_VIOLATION ? "violation" : "MISSED", s, rep.nwindow, rep.key_ops);
 			EXPECT_EQ(LINZ_VIOLATION, v);
 			linz_report_free(&rep);
 		}

@@ -227,7 +227,7 @@ TEST(bad_input)
 	struct linz_history h;
 	size_t i;
 
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		linz_history_init(&h, LINZ_MODEL_REGISTER);
 		EXPECT_EQ(-1, linz_history_parse(&h, bad[i], strlen(bad[i]))) TH_LOG("accepted: %s", bad[i]);
 		EXPECT_NE(NULL, strstr(h.err, "line ")) TH_LOG("no line in '%s'", h.err);
@@ -249,8 +249,10 @@ TEST(deadline_gives_unknown)
 	FILE *f = open_memstream(&text, &len);
 	int i;
 
-	/* 60 concurrent writes of unknown outcome, then a read of a value none
-	 * wrote: refuting it means trying every subset of them */
+	/*
+	 * 60 concurrent writes of unknown outcome, then a read of a value none
+	 * wrote: refuting it means trying every subset of them
+	 */
 	for (i = 0; i < 60; i++)
 		fprintf(f, "c%d write x %d %d - - unknown\n", i, i, i);
 	fprintf(f, "r read x 1000 1010 never ok\n");

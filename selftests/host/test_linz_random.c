@@ -425,11 +425,11 @@ static void generate_lock(struct gen *g, size_t grants, int clients)
 			*t = (struct gop){ .kind = G_ACQ, .client = d, .status = LINZ_ST_OK };
 			t->inv = acq->lin + 1;
 			t->cmp = rel->lin - 1;
-			if (rnd_below(4)) {
+			/* busy, or it gave up waiting */
+			if (rnd_below(4))
 				snprintf(t->res, sizeof(t->res), "busy");
-			} else {
-				t->status = LINZ_ST_UNKNOWN;	/* gave up waiting */
-			}
+			else
+				t->status = LINZ_ST_UNKNOWN;
 			free_at[d] = t->cmp + 1;
 		}
 	}
@@ -563,7 +563,7 @@ TEST_F_TIMEOUT(linz, performance, 600)
 	size_t i;
 
 	printf("# seed %llu\n", (unsigned long long)seed);
-	for (i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(runs); i++) {
 		struct gen g = { 0 };
 		struct linz_report rep;
 		enum linz_verdict v;

@@ -13,6 +13,10 @@
 
 #include "linz.h"
 
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#endif
+
 static const char *const model_names[__LINZ_MODEL_MAX] = {
 	[LINZ_MODEL_REGISTER] = "register",
 	[LINZ_MODEL_KV] = "kv",
@@ -428,10 +432,10 @@ static int parse_line(struct linz_history *h, unsigned int line, char *s)
 	if (n < 7)
 		return perr(h, line, "%d fields; need CLIENT OP KEY [ARG...] INVOKE COMPLETE RESULT STATUS", n);
 	nargs = n - 7;
-	for (i = 0; i < (int)(sizeof(op_table) / sizeof(op_table[0])); i++)
+	for (i = 0; i < (int)ARRAY_SIZE(op_table); i++)
 		if (!strcmp(tok[1], op_table[i].name))
 			break;
-	if (i == (int)(sizeof(op_table) / sizeof(op_table[0])))
+	if (i == (int)ARRAY_SIZE(op_table))
 		return perr(h, line, "unknown operation '%s'", tok[1]);
 	if (!(op_table[i].models & (1u << h->model)))
 		return perr(h, line, "'%s' is not an operation of the %s model", tok[1],

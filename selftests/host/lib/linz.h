@@ -174,7 +174,8 @@ int linz_search(const struct linz_history *h, const struct linz_op *ops, size_t 
 		struct linz_limits *lim);
 void linz_state_init(enum linz_model m, struct linz_state *s);
 /* Apply @op to @s: true and *out when the model allows it with its result;
- * false (and a reason in @why when given) when it cannot happen now. */
+ * false (and a reason in @why when given) when it cannot happen now.
+ */
 bool linz_step(const struct linz_history *h, const struct linz_op *op,
 	       const struct linz_state *s, struct linz_state *out, char *why, size_t whylen);
 int linz_fmt_state(const struct linz_history *h, const struct linz_state *s, char *buf,

@@ -234,7 +234,8 @@ int linz_shrink(const struct linz_history *h, const struct linz_op *ops, size_t 
 	r->cut = nt ? times[lo] : 0;
 	k = truncate_at(ops, n, r->cut, w);
 	/* relaxing every op that ended before s: the latest s that still fails
-	 * (monotone too: a later s relaxes more) cuts the start of the window */
+	 * (monotone too: a later s relaxes more) cuts the start of the window
+	 */
 	lo = 0;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo + 1) / 2;

@@ -192,7 +192,8 @@ struct explain {
 };
 
 /* Every real-time-respecting order of the window, and where each one dies;
- * unknown ops may take part anywhere after their invoke, or not at all. */
+ * unknown ops may take part anywhere after their invoke, or not at all.
+ */
 static void orders(struct explain *x, size_t depth, const struct linz_state *st)
 {
 	size_t i, j;
@@ -205,7 +206,8 @@ static void orders(struct explain *x, size_t depth, const struct linz_state *st)
 
 		/* a definite op not yet placed that ended before this began must
 		 * come first; one that may not have happened can be left out, but
-		 * not placed after an op that began after it ended */
+		 * not placed after an op that began after it ended
+		 */
 		for (j = 0; j < x->n && ready; j++)
 			if (!x->used[j] && j != i && x->w[j].complete < op->invoke &&
 			    x->w[j].status == LINZ_ST_OK)
@@ -268,7 +270,8 @@ static void explain(FILE *f, const struct linz_history *h, const struct linz_rep
 		"  (line? = an op that may or may not have happened):\n",
 		linz_str(h, r->bad_key));
 	/* the nearest ones that could matter; leaving some out of a listing
-	 * of failing orders still lists only orders that fail */
+	 * of failing orders still lists only orders that fail
+	 */
 	for (i = 0; i < r->nextra; i++) {
 		const struct linz_op *u = &r->extra[i];
 

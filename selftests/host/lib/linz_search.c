@@ -70,7 +70,8 @@ struct memo {
 };
 
 /* how far down a key's chain to look for a dominating configuration:
- * looking less only prunes less */
+ * looking less only prunes less
+ */
 #define DOMINANCE_SCAN	32
 
 #define MEMO_EXPLORED	(1ULL << 32)	/* in the link word: subtree exhausted */
@@ -147,7 +148,8 @@ static bool dominated(const uint64_t *seen, const uint64_t *u, size_t uw)
 }
 
 /* 1 new (entry index in *idx), 0 seen or dominated, -1 out of memory / limit.
- * @key and @u are contiguous (the entry as it would be stored). */
+ * @key and @u are contiguous (the entry as it would be stored).
+ */
 static int memo_visit(struct memo *m, const uint64_t *key, const uint64_t *u,
 		      struct linz_limits *lim, uint32_t *idx)
 {
@@ -308,7 +310,10 @@ int linz_search(const struct linz_history *h, const struct linz_op *ops, size_t 
 		return -1;
 	/* definite ops get bits in the key, the others in the uncertain set */
 	for (i = 0; i < n; i++)
-		pos[i] = ops[i].status == LINZ_ST_OK ? (int32_t)pending++ : -(int32_t)++nu;
+		if (ops[i].status == LINZ_ST_OK)
+			pos[i] = pending++;
+		else
+			pos[i] = -(int32_t)(++nu);
 	if (!pending) {
 		free(pos);
 		return 1;

@@ -223,6 +223,7 @@ TEST(bad_input)
 		"a write x 1 0 10 ok ok\na write x 2 0 20 ok ok\n", /* same client, same invoke */
 		"a read x 0 10 %zz ok\n",		/* bad escape */
 		"a read x -5 10 1 ok\n",		/* negative time */
+		"a cas x 1 - 0 10 true ok\n",		/* '-' is not a value */
 	};
 	struct linz_history h;
 	size_t i;

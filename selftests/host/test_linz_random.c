@@ -278,9 +278,17 @@ static enum linz_verdict check(const struct gen *g, bool show, struct linz_repor
 	}
 	v = linz_check(&h, &o, rep);
 	if (show) {
+		char *buf = NULL, *line, *save = NULL;
+		size_t blen = 0;
+		FILE *f = open_memstream(&buf, &blen);
+
+		/* quoted, so that TAP readers see comments */
+		linz_report_print(f, &h, rep);
+		fclose(f);
 		printf("# ----- report (replay with TRUTH_SEED) -----\n");
-		fflush(stdout);
-		linz_report_print(stdout, &h, rep);
+		for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+			printf("# %s\n", line);
+		free(buf);
 	}
 	linz_history_free(&h);
 	free(text);
@@ -461,6 +469,9 @@ static const char *inject_lock(struct gen *g)
 		/* the second grant reaches its client before the first let go */
 		grant[1]->inv = grant[0]->cmp;
 		grant[1]->cmp = rel0->inv - 1;
+		/* a client of its own: its old one may be busy at that time */
+		grant[1]->client += 1000;
+		grant[1][1].client += 1000;	/* and its release */
 		return "two holders at once";
 	} else {
 		char t[32];

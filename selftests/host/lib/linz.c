@@ -472,8 +472,11 @@ static int parse_line(struct linz_history *h, unsigned int line, char *s)
 		return -1;
 	if (nargs >= 2 && op.kind != LINZ_OP_WRITE && parse_val(h, line, tok[4], &op.arg2))
 		return -1;
-	if (op.kind == LINZ_OP_WRITE && op.arg.kind == LINZ_V_NONE)
-		return perr(h, line, "set: '-' is not a value (nil deletes: use del)");
+	if ((op.kind == LINZ_OP_WRITE && op.arg.kind == LINZ_V_NONE) ||
+	    ((op.kind == LINZ_OP_CAS || op.kind == LINZ_OP_FSET) && (op.arg.kind == LINZ_V_NONE ||
+								     op.arg2.kind == LINZ_V_NONE)))
+		return perr(h, line, "%s: '-' is not a value (write %%2D for the string \"-\")",
+			    tok[1]);
 	if (parse_val(h, line, tok[n - 2], &op.result))
 		return -1;
 	if (check_op(h, line, &op, tok + 3, nargs, tok[n - 2]))

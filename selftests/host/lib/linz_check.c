@@ -75,15 +75,7 @@ static int search_live(const struct linz_history *h, const struct linz_op *ops, 
 		if (!linz_op_inert(&ops[i]))
 			live[k++] = ops[i];
 	merge_unobserved(h, live, k);
-	{
-		size_t before = lim->states;
-		int64_t t0 = linz_mono_ns();
-
-		ret = linz_search(h, live, k, lim);
-		if (getenv("LINZ_DEBUG"))
-			fprintf(stderr, "search %zu ops -> %d, %zu states, %.3f s\n", k, ret,
-				lim->states - before, (linz_mono_ns() - t0) / 1e9);
-	}
+	ret = linz_search(h, live, k, lim);
 	free(live);
 	return ret;
 }

@@ -243,8 +243,10 @@ static bool relevant(const struct linz_history *h, const struct linz_op *u,
 
 	if (h->model != LINZ_MODEL_KV && h->model != LINZ_MODEL_REGISTER)
 		return true;	/* every increment, every grant counts */
-	if (u->kind == LINZ_OP_DEL || u->kind == LINZ_OP_INCR)
-		return true;
+	/* a delete or an increment matters unless the window only read strings */
+	for (i = 0; i < n && (u->kind == LINZ_OP_DEL || u->kind == LINZ_OP_INCR); i++)
+		if (w[i]->kind != LINZ_OP_READ || w[i]->result.kind != LINZ_V_STR)
+			return true;
 	for (i = 0; i < n; i++)
 		if (w[i]->kind == LINZ_OP_READ && writes_val(u, &w[i]->result))
 			return true;

@@ -37,6 +37,25 @@ const struct truth_resp_command truth_resp_commands[] = {
 	{ "command", TRUTH_RESP_ID_COMMAND, -1,   NR,   0,    0,   0,   0,    false },
 	{ "quit",    TRUTH_RESP_ID_QUIT,    -1,   NR,   0,    0,   0,   0,    false },
 	{ "time.now", TRUTH_RESP_ID_TIME_NOW, 1,  NR,   0,    0,   0,   0,    false },
+	/* coordination (agent/sm, Documentation/coordination.md); argv[1] names the object */
+	{ "cas",		TRUTH_RESP_ID_COORD, -4, WR, 1, 1, 1, 0, false },
+	{ "keyinfo",		TRUTH_RESP_ID_COORD,  2, RO, 1, 1, 1, 0, false },
+	{ "session.open",	TRUTH_RESP_ID_COORD,  2, WR, 1, 1, 1, 0, false },
+	{ "session.keepalive",	TRUTH_RESP_ID_COORD,  2, WR, 1, 1, 1, 0, false },
+	{ "session.close",	TRUTH_RESP_ID_COORD,  2, WR, 1, 1, 1, 0, false },
+	{ "session.info",	TRUTH_RESP_ID_COORD,  2, RO, 1, 1, 1, 0, false },
+	{ "lock.acquire",	TRUTH_RESP_ID_COORD, -3, WR, 1, 1, 1, 0, false },
+	{ "lock.release",	TRUTH_RESP_ID_COORD, -3, WR, 1, 1, 1, 0, false },
+	{ "lock.owner",		TRUTH_RESP_ID_COORD,  2, RO, 1, 1, 1, 0, false },
+	{ "elect.campaign",	TRUTH_RESP_ID_COORD, -4, WR, 1, 1, 1, 0, false },
+	{ "elect.proclaim",	TRUTH_RESP_ID_COORD,  5, WR, 1, 1, 1, 0, false },
+	{ "elect.resign",	TRUTH_RESP_ID_COORD, -3, WR, 1, 1, 1, 0, false },
+	{ "elect.leader",	TRUTH_RESP_ID_COORD,  2, RO, 1, 1, 1, 0, false },
+	{ "elect.observe",	TRUTH_RESP_ID_COORD, -2, RO, 1, 1, 1, 0, false },
+	{ "barrier.enter",	TRUTH_RESP_ID_COORD,  4, WR, 1, 1, 1, 0, false },
+	{ "barrier.leave",	TRUTH_RESP_ID_COORD,  3, WR, 1, 1, 1, 0, false },
+	{ "watch",		TRUTH_RESP_ID_COORD, -2, RO, 1, 1, 1, 0, false },
+	{ "watch.cancel",	TRUTH_RESP_ID_COORD,  2, RO, 1, 1, 1, 0, false },
 };
 
 const unsigned int truth_resp_ncommands =
@@ -123,6 +142,23 @@ static int parse_set(const struct truth_resp_cmd *cmd, struct truth_resp_set *se
 			unit = TRUTH_RESP_SET_EXAT;
 		} else if (arg_is(opt, "pxat")) {
 			unit = TRUTH_RESP_SET_PXAT;
+		} else if (arg_is(opt, "fence") && j + 2 < cmd->argc) {
+			f |= TRUTH_RESP_SET_FENCE;
+			set->fence = cmd->argv[++j];
+			if (!truth_resp_str2ll(cmd->argv[j + 1].ptr, cmd->argv[j + 1].len,
+					       &set->fence_token) || set->fence_token < 0) {
+				truth_resp_add_error(out, "ERR FENCE token is not a non-negative integer");
+				return -1;
+			}
+			j++;
+		} else if (arg_is(opt, "session") && has_next) {
+			f |= TRUTH_RESP_SET_SESSION;
+			if (!truth_resp_str2ll(cmd->argv[j + 1].ptr, cmd->argv[j + 1].len,
+					       &set->session) || set->session <= 0) {
+				truth_resp_add_error(out, "ERR SESSION id is not a positive integer");
+				return -1;
+			}
+			j++;
 		} else {
 			truth_resp_add_error(out, TRUTH_RESP_ERR_SYNTAX);
 			return -1;
@@ -140,6 +176,11 @@ static int parse_set(const struct truth_resp_cmd *cmd, struct truth_resp_set *se
 	set->key = cmd->argv[1];
 	set->value = cmd->argv[2];
 	set->flags = f;
+	if ((f & TRUTH_RESP_SET_SESSION) && (f & expiry)) {
+		/* a session already bounds the key's life; two clocks would be ambiguous */
+		truth_resp_add_error(out, TRUTH_RESP_ERR_SYNTAX);
+		return -1;
+	}
 	set->expire_ms = 0;
 	if (!when)
 		return 0;
@@ -288,6 +329,8 @@ int truth_resp_request_parse(const struct truth_resp_cmd *cmd,
 	}
 	memset(req, 0, sizeof(*req));
 	req->cmd = c;
+	req->argc = cmd->argc;
+	req->argv = cmd->argv;
 	switch (c->id) {
 	case TRUTH_RESP_ID_PING:
 		if (argc > 2) {
@@ -324,6 +367,7 @@ int truth_resp_request_parse(const struct truth_resp_cmd *cmd,
 		return parse_command(cmd, &req->u.command, out);
 	case TRUTH_RESP_ID_QUIT:
 	case TRUTH_RESP_ID_TIME_NOW:
+	case TRUTH_RESP_ID_COORD:	/* arguments are agent/sm's to check */
 	case __TRUTH_RESP_ID_MAX:
 		return 0;
 	}

@@ -207,6 +207,7 @@ enum truth_resp_cmd_id {
 	TRUTH_RESP_ID_COMMAND,	/* COMMAND [COUNT|INFO|DOCS|LIST|HELP]: u.command */
 	TRUTH_RESP_ID_QUIT,	/* QUIT: no arguments */
 	TRUTH_RESP_ID_TIME_NOW,	/* TIME.NOW: no arguments */
+	TRUTH_RESP_ID_COORD,	/* coordination (CAS, LOCK.*, ...): argv, checked by agent/sm */
 	__TRUTH_RESP_ID_MAX,	/* number of ids */
 };
 
@@ -241,13 +242,22 @@ const struct truth_resp_command *truth_resp_lookup(const char *name, size_t len)
 #define TRUTH_RESP_SET_PXAT	(1u << 7)	/* expire_ms absolute (unix ms), given in milliseconds */
 #define TRUTH_RESP_SET_REL	(TRUTH_RESP_SET_EX | TRUTH_RESP_SET_PX)	/* relative expiry */
 #define TRUTH_RESP_SET_ABS	(TRUTH_RESP_SET_EXAT | TRUTH_RESP_SET_PXAT)	/* absolute expiry */
+#define TRUTH_RESP_SET_FENCE	(1u << 8)	/* FENCE resource token: agent/sm checks the token */
+#define TRUTH_RESP_SET_SESSION	(1u << 9)	/* SESSION id: the key is bound to that session */
 
-/* SET key value [NX|XX] [GET] [EX s|PX ms|EXAT s|PXAT ms|KEEPTTL] */
+/*
+ * SET key value [NX|XX] [GET] [EX s|PX ms|EXAT s|PXAT ms|KEEPTTL]
+ *               [FENCE resource token] [SESSION id]
+ * (FENCE and SESSION are truth's own; Documentation/coordination.md.)
+ */
 struct truth_resp_set {
 	struct truth_resp_arg key;	/* the key */
 	struct truth_resp_arg value;	/* the new value */
 	unsigned int flags;		/* TRUTH_RESP_SET_* */
 	long long expire_ms;		/* > 0 with an expiry flag: milliseconds (relative or unix) */
+	struct truth_resp_arg fence;	/* FENCE: the resource name */
+	long long fence_token;		/* FENCE: the token, >= 0 */
+	long long session;		/* SESSION: the session id, > 0 */
 };
 
 /* A list of keys (DEL, EXISTS, MGET). */
@@ -305,6 +315,8 @@ struct truth_resp_request {
 		struct truth_resp_command_req command;	/* COMMAND */
 	} u;
 	bool has_msg;				/* PING: a message was given */
+	unsigned int argc;			/* the command as sent (what goes in the log) */
+	const struct truth_resp_arg *argv;	/* argv[0] is the name; valid as the request */
 };
 
 /*

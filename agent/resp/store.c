@@ -232,6 +232,11 @@ static void exec_set(struct truth_resp_store *st, const struct truth_resp_set *r
 	struct store_entry *e;
 	int64_t at = 0;
 
+	if (r->flags & (TRUTH_RESP_SET_FENCE | TRUTH_RESP_SET_SESSION)) {
+		/* no tokens or sessions here: refusing beats ignoring the guard */
+		truth_resp_add_error(out, "ERR FENCE and SESSION need the coordination state machine (agent/sm)");
+		return;
+	}
 	if (r->flags & TRUTH_RESP_SET_REL) {
 		if (now > 0 && r->expire_ms > INT64_MAX - now) {
 			truth_resp_add_error(out, "ERR invalid expire time in 'set' command");

@@ -577,6 +577,10 @@ static int run_seed(struct __test_metadata *_metadata, uint64_t seed)
 			uint8_t *s = smtest_snap(&md->a, &la);
 
 			ASSERT_EQ(0, truth_sm_restore(md->c.sm, s, la));
+			sc = smtest_snap(&md->c, &lc);	/* save(restore(x)) == x */
+			if (lc != la || memcmp(s, sc, la))
+				violation(md, "snapshot", "restored instance saves differently");
+			free(sc);
 			md->c.index = md->a.index;
 			md->have_c = true;
 			free(s);

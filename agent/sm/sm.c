@@ -41,7 +41,7 @@ void truth_sm_effects_free(struct truth_sm_effects *fx)
 
 static void fx_put(struct truth_sm_effects *fx, const void *p, size_t n)
 {
-	if (fx->nomem)
+	if (fx->nomem || !n)	/* an empty field may have no buffer at all */
 		return;
 	if (fx->len + n > fx->bcap) {
 		size_t cap = fx->bcap ? fx->bcap : 256;

@@ -38,7 +38,7 @@ struct wr {
 
 static void w_put(struct wr *w, const void *p, size_t n)
 {
-	if (w->nomem)
+	if (w->nomem || !n)	/* an empty field may have no buffer at all */
 		return;
 	if (w->len + n > w->cap) {
 		size_t cap = w->cap ? w->cap : 4096;

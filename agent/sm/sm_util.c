@@ -33,7 +33,7 @@ void sm_bytes_free(struct sm_bytes *b)
 
 int sm_bytes_cmp(const void *a, size_t an, const void *b, size_t bn)
 {
-	int r = memcmp(a, b, an < bn ? an : bn);
+	int r = an && bn ? memcmp(a, b, an < bn ? an : bn) : 0;
 
 	if (r)
 		return r;

@@ -69,7 +69,8 @@ int sm_hist_add(struct truth_sm *sm, uint64_t rev, uint32_t type, const void *k,
 static bool matches(const struct sm_watch *w, const struct sm_bytes *key)
 {
 	if (w->prefix)
-		return key->len >= w->key.len && !memcmp(key->p, w->key.p, w->key.len);
+		return key->len >= w->key.len &&
+		       (!w->key.len || !memcmp(key->p, w->key.p, w->key.len));
 	return !sm_bytes_cmp(key->p, key->len, w->key.p, w->key.len);
 }
 

@@ -43,19 +43,9 @@ static void fx_put(struct truth_sm_effects *fx, const void *p, size_t n)
 {
 	if (fx->nomem || !n)	/* an empty field may have no buffer at all */
 		return;
-	if (fx->len + n > fx->bcap) {
-		size_t cap = fx->bcap ? fx->bcap : 256;
-		uint8_t *b;
-
-		while (cap < fx->len + n)
-			cap *= 2;
-		b = realloc(fx->buf, cap);
-		if (!b) {
-			fx->nomem = true;
-			return;
-		}
-		fx->buf = b;
-		fx->bcap = cap;
+	if (sm_grow(&fx->buf, &fx->bcap, fx->len + n)) {
+		fx->nomem = true;
+		return;
 	}
 	memcpy(fx->buf + fx->len, p, n);
 	fx->len += n;

@@ -162,6 +162,8 @@ int sm_bytes_set(struct sm_bytes *b, const void *p, size_t n);
 void sm_bytes_free(struct sm_bytes *b);
 int sm_bytes_cmp(const void *a, size_t an, const void *b, size_t bn);
 void sm_be64(uint64_t v, uint8_t out[8]);
+/* Make *buf hold at least need bytes (doubling); 0 or -ENOMEM with *buf kept. */
+int sm_grow(uint8_t **buf, size_t *cap, size_t need);
 
 /* Index of key k, or where it would go; *found tells which. */
 size_t sm_map_find(const struct sm_map *m, const void *k, size_t n, bool *found);

@@ -154,6 +154,15 @@ void sm_kv_sweep(struct truth_sm *sm, struct truth_sm_effects *fx)
 	sm->key_expiry_min = next;
 }
 
+/* A key's value, or null for a missing key. */
+static void fx_value(struct truth_sm_effects *fx, const struct sm_key *e)
+{
+	if (e)
+		sm_fx_bulk(fx, e->val.p, e->val.len);
+	else
+		sm_fx_null(fx);
+}
+
 static void reply_begin(struct truth_sm_effects *fx, const struct truth_sm_cmd *c)
 {
 	sm_fx_begin(fx, c->client_id, c->seq, TRUTH_SM_FX_REPLY);
@@ -223,10 +232,7 @@ static void exec_set(struct truth_sm *sm, const struct truth_sm_cmd *c,
 	stop = ((r->flags & TRUTH_RESP_SET_NX) && e) || ((r->flags & TRUTH_RESP_SET_XX) && !e);
 	reply_begin(fx, c);
 	if (r->flags & TRUTH_RESP_SET_GET) {
-		if (e)
-			sm_fx_bulk(fx, e->val.p, e->val.len);
-		else
-			sm_fx_null(fx);
+		fx_value(fx, e);
 	} else if (stop) {
 		sm_fx_null(fx);
 	} else {
@@ -279,17 +285,12 @@ void sm_kv_exec(struct truth_sm *sm, const struct truth_sm_cmd *c,
 	const struct truth_resp_keys *ks = &req->u.keys;
 	int64_t now = (read ? c->ts_ns : sm->now_ns) / 1000000;
 	long long count = 0;
-	struct sm_key *e;
 	unsigned int i, j;
 
 	switch (req->cmd->id) {
 	case TRUTH_RESP_ID_GET:
-		e = sm_kv_get(sm, req->u.key.ptr, req->u.key.len, now);
 		reply_begin(fx, c);
-		if (e)
-			sm_fx_bulk(fx, e->val.p, e->val.len);
-		else
-			sm_fx_null(fx);
+		fx_value(fx, sm_kv_get(sm, req->u.key.ptr, req->u.key.len, now));
 		sm_fx_end(sm, fx);
 		return;
 	case TRUTH_RESP_ID_SET:
@@ -319,13 +320,8 @@ void sm_kv_exec(struct truth_sm *sm, const struct truth_sm_cmd *c,
 	case TRUTH_RESP_ID_MGET:
 		reply_begin(fx, c);
 		sm_fx_array(fx, ks->n);
-		for (i = 0; i < ks->n; i++) {
-			e = sm_kv_get(sm, ks->keys[i].ptr, ks->keys[i].len, now);
-			if (e)
-				sm_fx_bulk(fx, e->val.p, e->val.len);
-			else
-				sm_fx_null(fx);
-		}
+		for (i = 0; i < ks->n; i++)
+			fx_value(fx, sm_kv_get(sm, ks->keys[i].ptr, ks->keys[i].len, now));
 		sm_fx_end(sm, fx);
 		return;
 	case TRUTH_RESP_ID_INCRBY:

@@ -40,19 +40,9 @@ static void w_put(struct wr *w, const void *p, size_t n)
 {
 	if (w->nomem || !n)	/* an empty field may have no buffer at all */
 		return;
-	if (w->len + n > w->cap) {
-		size_t cap = w->cap ? w->cap : 4096;
-		uint8_t *q;
-
-		while (cap < w->len + n)
-			cap *= 2;
-		q = realloc(w->p, cap);
-		if (!q) {
-			w->nomem = true;
-			return;
-		}
-		w->p = q;
-		w->cap = cap;
+	if (sm_grow(&w->p, &w->cap, w->len + n)) {
+		w->nomem = true;
+		return;
 	}
 	memcpy(w->p + w->len, p, n);
 	w->len += n;

@@ -40,6 +40,23 @@ int sm_bytes_cmp(const void *a, size_t an, const void *b, size_t bn)
 	return an < bn ? -1 : an > bn;
 }
 
+int sm_grow(uint8_t **buf, size_t *cap, size_t need)
+{
+	size_t n = *cap ? *cap : 256;
+	uint8_t *b;
+
+	if (need <= *cap)
+		return 0;
+	while (n < need)
+		n *= 2;
+	b = realloc(*buf, n);
+	if (!b)
+		return -ENOMEM;
+	*buf = b;
+	*cap = n;
+	return 0;
+}
+
 void sm_be64(uint64_t v, uint8_t out[8])
 {
 	int i;

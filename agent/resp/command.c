@@ -56,6 +56,8 @@ const struct truth_resp_command truth_resp_commands[] = {
 	{ "barrier.leave",	TRUTH_RESP_ID_COORD,  3, WR, 1, 1, 1, 0, false },
 	{ "watch",		TRUTH_RESP_ID_COORD, -2, RO, 1, 1, 1, 0, false },
 	{ "watch.cancel",	TRUTH_RESP_ID_COORD,  2, RO, 1, 1, 1, 0, false },
+	/* envelope: the request is the inner command (truth_resp_request_parse()) */
+	{ "truth.req",		TRUTH_RESP_ID_COORD, -4, WR, 1, 1, 1, 0, false },
 };
 
 const unsigned int truth_resp_ncommands =
@@ -311,6 +313,28 @@ static int parse_command(const struct truth_resp_cmd *cmd, struct truth_resp_com
 	return -1;
 }
 
+static int parse_envelope(const struct truth_resp_cmd *cmd, struct truth_resp_request *req,
+			  struct truth_resp_out *out)
+{
+	struct truth_resp_cmd inner = { cmd->argc - 3, cmd->argv + 3, cmd->inline_form };
+	long long id, seq;
+
+	if (!truth_resp_str2ll(cmd->argv[1].ptr, cmd->argv[1].len, &id) || id <= 0 ||
+	    !truth_resp_str2ll(cmd->argv[2].ptr, cmd->argv[2].len, &seq) || seq <= 0) {
+		truth_resp_add_error(out, "ERR TRUTH.REQ client id and sequence must be positive integers");
+		return -1;
+	}
+	if (arg_is(&inner.argv[0], "truth.req")) {
+		truth_resp_add_error(out, "ERR TRUTH.REQ cannot be nested");
+		return -1;
+	}
+	if (truth_resp_request_parse(&inner, req, out))
+		return -1;
+	req->client_id = (uint64_t)id;
+	req->client_seq = (uint64_t)seq;
+	return 0;
+}
+
 int truth_resp_request_parse(const struct truth_resp_cmd *cmd,
 			     struct truth_resp_request *req,
 			     struct truth_resp_out *out)
@@ -327,6 +351,8 @@ int truth_resp_request_parse(const struct truth_resp_cmd *cmd,
 		reply_arity(c->name, out);
 		return -1;
 	}
+	if (!strcmp(c->name, "truth.req"))
+		return parse_envelope(cmd, req, out);
 	memset(req, 0, sizeof(*req));
 	req->cmd = c;
 	req->argc = cmd->argc;

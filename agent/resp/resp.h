@@ -315,11 +315,18 @@ struct truth_resp_request {
 		struct truth_resp_command_req command;	/* COMMAND */
 	} u;
 	bool has_msg;				/* PING: a message was given */
+	uint64_t client_id;			/* TRUTH.REQ envelope: the client's id, 0 if none */
+	uint64_t client_seq;			/* TRUTH.REQ envelope: its request sequence */
 	unsigned int argc;			/* the command as sent (what goes in the log) */
 	const struct truth_resp_arg *argv;	/* argv[0] is the name; valid as the request */
 };
 
 /*
+ * TRUTH.REQ <client-id> <seq> <command> [args...] is an envelope: the
+ * request is the inner command (req->cmd, argv, flags are its own) with
+ * req->client_id and req->client_seq set, so a retrying client is applied
+ * once (Documentation/coordination.md, "Exactly-once").
+ *
  * Validate cmd into *req.  Returns 0, or -1 after appending the error reply
  * ("-ERR unknown command ...", "-ERR wrong number of arguments ...",
  * "-ERR syntax error", ...) to *out; nothing else is changed either way.

@@ -438,14 +438,19 @@ static int table_parse(struct truth_sm *sm, const struct truth_sm_cmd *c,
 }
 
 /* Run a validated command; read: only what leaves replicated state alone. */
-static void dispatch(struct truth_sm *sm, const struct truth_sm_cmd *c,
+static void dispatch(struct truth_sm *sm, const struct truth_sm_cmd *sent,
 		     struct truth_sm_effects *fx, bool read)
 {
 	struct truth_resp_request req;
+	struct truth_sm_cmd inner = *sent;
+	const struct truth_sm_cmd *c = &inner;
 	const char *name, *dot;
 
-	if (table_parse(sm, c, &req, fx))
+	if (table_parse(sm, sent, &req, fx))
 		return;
+	/* a TRUTH.REQ envelope that reached the log: its inner command is the request */
+	inner.argc = req.argc;
+	inner.argv = req.argv;
 	name = req.cmd->name;
 	if (read && !(req.cmd->flags & TRUTH_RESP_CMD_READONLY)) {
 		sm_reply_error(sm, fx, c->client_id, c->seq,

@@ -552,4 +552,41 @@ TEST_F(sm, snapshot_roundtrip_and_corruption)
 	truth_sm_free(b);
 }
 
+/* TRUTH.REQ: the inner command is the request, with the client's id and sequence. */
+TEST_F(sm, envelope)
+{
+	static const char *const words[] = { "TRUTH.REQ", "77", "5", "INCRBY", "n", "3" };
+	struct truth_resp_arg a[6];
+	struct truth_resp_cmd cmd = { 6, a, false };
+	struct truth_resp_request req;
+	struct truth_resp_out o;
+	int i;
+
+	for (i = 0; i < 6; i++) {
+		a[i].ptr = words[i];
+		a[i].len = strlen(words[i]);
+	}
+	truth_resp_out_init(&o);
+	ASSERT_EQ(0, truth_resp_request_parse(&cmd, &req, &o));
+	EXPECT_STREQ("incrby", req.cmd->name);
+	EXPECT_EQ(77, req.client_id);
+	EXPECT_EQ(5, req.client_seq);
+	EXPECT_EQ(3, req.argc);
+	EXPECT_EQ(3, req.u.incrby.delta);
+	a[1].ptr = "0";
+	a[1].len = 1;
+	EXPECT_EQ(-1, truth_resp_request_parse(&cmd, &req, &o));
+	a[1].ptr = "77";
+	a[1].len = 2;
+	a[3].ptr = "truth.req";
+	a[3].len = 9;
+	EXPECT_EQ(-1, truth_resp_request_parse(&cmd, &req, &o));
+	EXPECT_NE(NULL, memmem(o.buf, o.len, "positive integers", 17));
+	EXPECT_NE(NULL, memmem(o.buf, o.len, "cannot be nested", 16));
+	truth_resp_out_free(&o);
+	/* an envelope that reached the log applies as its inner command */
+	EXPECT_APPLY(":3\r\n", 1, "TRUTH.REQ", "1", "9", "INCRBY", "n", "3");
+	EXPECT_APPLY(":1\r\n", 1, "TRUTH.REQ", "1", "9", "SESSION.OPEN", "1000");
+}
+
 TEST_HARNESS_MAIN

@@ -24,6 +24,14 @@ static const struct {
 	{ "stats", stats_main, "show or reset a group's counters" },
 	{ "events", events_main, "follow commit, term and group events" },
 	{ "time", time_main, "bounded true time from truthd's clockbound page" },
+	{ "get", coord_main, "truthd: print a key's value" },
+	{ "put", coord_main, "truthd: set a key" },
+	{ "del", coord_main, "truthd: delete keys" },
+	{ "incr", coord_main, "truthd: add to a counter" },
+	{ "lock", coord_main, "truthd: run a command holding a lock (fencing token in its env)" },
+	{ "elect", coord_main, "truthd: campaign and lead until stopped" },
+	{ "barrier", coord_main, "truthd: wait until N have entered (and left)" },
+	{ "watch", coord_main, "truthd: print every change of a key or prefix" },
 };
 
 static void usage(FILE *f)
@@ -41,8 +49,10 @@ static void usage(FILE *f)
 		"  %s show --json\n"
 		"  %s clock tick group 7\n"
 		"  %s events --count 10\n"
-		"  %s time --json\n",
-		prog_name, prog_name, prog_name, prog_name, prog_name, prog_name, prog_name);
+		"  %s time --json\n"
+		"  %s lock backup -- sh -c 'run-backup --fence \"$TRUTH_FENCING_TOKEN\"'\n",
+		prog_name, prog_name, prog_name, prog_name, prog_name, prog_name, prog_name,
+		prog_name);
 	fprintf(f, "\nRun '%s COMMAND --help' for a command's arguments.\n", prog_name);
 }
 

@@ -8,15 +8,16 @@
 #
 #   truthctl --socket A.sock ----> sm_server A.sock      (the "leader")
 #   truthctl --socket F.sock ----> sm_server F.sock unix:A.sock  (-MOVED)
+#   truthctl --socket D.sock ----> sm_server D.sock  (every 2nd write's reply lost)
 set -u
 cd "$(dirname "$0")/../.."
 . selftests/lib/tap.sh
 
 T=build/truthctl
 SRV=build/selftests/tools/sm_server
-tap_plan 12
+tap_plan 13
 if [ ! -x "$T" ] || [ ! -x "$SRV" ]; then
-	for i in $(seq 12); do tap_skip "case $i" "build truthctl and $SRV first (make build)"; done
+	for i in $(seq 13); do tap_skip "case $i" "build truthctl and $SRV first (make build)"; done
 	exit 0
 fi
 
@@ -30,7 +31,8 @@ cleanup() {
 trap cleanup EXIT
 "$SRV" "$dir/a.sock" & pids="$pids $!"
 "$SRV" "$dir/f.sock" "unix:$dir/a.sock" & pids="$pids $!"
-for i in $(seq 50); do [ -S "$dir/a.sock" ] && [ -S "$dir/f.sock" ] && break; sleep 0.1; done
+SM_SERVER_DROP=2 "$SRV" "$dir/d.sock" & pids="$pids $!"
+for i in $(seq 50); do [ -S "$dir/a.sock" ] && [ -S "$dir/f.sock" ] && [ -S "$dir/d.sock" ] && break; sleep 0.1; done
 export TRUTH_ADDR="unix:$dir/a.sock"
 
 # expect NAME WANT CMD...: CMD's stdout must be exactly WANT
@@ -120,4 +122,8 @@ expect "watch: every change under the prefix once, in order" "put w/1 a|put w/2 
 
 expect "a follower's -MOVED is followed" "hello2" \
 	sh -c "$T put a hello2 >/dev/null; TRUTH_ADDR=unix:$dir/f.sock $T get a"
+# every second INCR is applied and its reply lost: the retry (same client
+# id and sequence) gets the saved reply, so ten INCRs add exactly ten
+expect "retries after lost replies apply once: 10 x incr = 10" "10" \
+	sh -c "for i in 1 2 3 4 5 6 7 8 9 10; do TRUTH_ADDR=unix:$dir/d.sock $T incr r >/dev/null || exit 1; done; redis-cli -s $dir/d.sock GET r"
 tap_done

@@ -11,6 +11,9 @@
  * command is answered "-MOVED 1 MOVED_ADDR", as a follower does.  It does
  * what truthd's apply loop must do with effects: a blocked request defers
  * its connection, a wake-up answers it and lets the connection go on.
+ * SM_SERVER_DROP=N in the environment: every N-th write is applied and
+ * then its connection closed without the reply, as a leader that crashes
+ * after committing does; a retrying client must see it applied once.
  * Exits on SIGTERM / SIGINT.
  */
 
@@ -45,6 +48,7 @@ static struct truth_sm_effects fx;
 static const char *moved;
 static uint64_t applied;
 static volatile sig_atomic_t stop;
+static unsigned long drop_every, writes;	/* SM_SERVER_DROP */
 
 static int64_t now_ns(void)
 {
@@ -116,6 +120,12 @@ static int execute(void *ctx, struct truth_resp_session *s, const struct truth_r
 		fprintf(stderr, "sm_server: out of memory applying an entry\n");
 		exit(1);	/* fail-stop, as truthd must */
 	}
+	if ((req->cmd->flags & TRUTH_RESP_CMD_WRITE) && drop_every && ++writes % drop_every == 0) {
+		deliver(cmd.client_id, cmd.seq, NULL);	/* applied, the reply is lost */
+		s->out.len = 0;
+		s->closing = true;
+		return 1;
+	}
 	if (deliver(cmd.client_id, cmd.seq, &s->out))
 		return 0;
 	c->wait_seq = cmd.seq;
@@ -161,6 +171,8 @@ int main(int argc, char *argv[])
 		return 2;
 	}
 	moved = argc > 2 ? argv[2] : NULL;
+	if (getenv("SM_SERVER_DROP"))
+		drop_every = strtoul(getenv("SM_SERVER_DROP"), NULL, 10);
 	sm = truth_sm_new(NULL);
 	truth_sm_effects_init(&fx);
 	strcpy(sun.sun_path, argv[1]);

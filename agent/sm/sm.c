@@ -345,17 +345,21 @@ struct truth_sm *truth_sm_new(const struct truth_sm_config *cfg)
 	return sm;
 }
 
+static void client_free(struct sm_client *cl)
+{
+	unsigned int j;
+
+	for (j = 0; j < TRUTH_SM_SAVED_REPLIES; j++)
+		sm_bytes_free(&cl->saved[j].tape);
+	free(cl);
+}
+
 static void clients_free(struct truth_sm *sm)
 {
 	size_t i;
-	unsigned int j;
 
 	for (i = 0; i < sm->clients.n; i++) {
-		struct sm_client *cl = sm->clients.s[i].v;
-
-		for (j = 0; j < TRUTH_SM_SAVED_REPLIES; j++)
-			sm_bytes_free(&cl->saved[j].tape);
-		free(cl);
+		client_free(sm->clients.s[i].v);
 		sm_bytes_free(&sm->clients.s[i].k);
 	}
 	free(sm->clients.s);
@@ -388,6 +392,14 @@ uint64_t truth_sm_applied(const struct truth_sm *sm)
 int64_t truth_sm_next_deadline(const struct truth_sm *sm)
 {
 	int64_t d = sm_coord_next_deadline(sm);
+	size_t i;
+
+	for (i = 0; i < sm->clients.n; i++) {
+		const struct sm_client *cl = sm->clients.s[i].v;
+
+		if (cl->last_ns + TRUTH_SM_CLIENT_IDLE_NS < d)
+			d = cl->last_ns + TRUTH_SM_CLIENT_IDLE_NS;
+	}
 
 	if (sm->key_expiry_min != INT64_MAX) {
 		/* a key expires once now_ms > expire_ms: at the next ms */
@@ -511,6 +523,7 @@ static bool admit(struct truth_sm *sm, const struct truth_sm_cmd *c, struct trut
 			return false;
 		}
 	}
+	cl->last_ns = sm->now_ns;
 	if (c->seq > cl->last_seq) {
 		cl->last_seq = c->seq;
 		return true;
@@ -538,6 +551,24 @@ static bool admit(struct truth_sm *sm, const struct truth_sm_cmd *c, struct trut
 	return false;
 }
 
+/* diss. §6.3: client records expire by log time, the same on every replica */
+static void clients_evict(struct truth_sm *sm, int64_t ts)
+{
+	size_t i = 0;
+
+	while (i < sm->clients.n) {
+		struct sm_client *cl = sm->clients.s[i].v;
+
+		if (ts - TRUTH_SM_CLIENT_IDLE_NS > cl->last_ns &&
+		    !sm_is_blocked(sm, sm_map_id_at(&sm->clients, i), 0)) {
+			client_free(cl);
+			sm_map_remove_at(&sm->clients, i);
+		} else {
+			i++;
+		}
+	}
+}
+
 static bool is_tick(const struct truth_sm_cmd *c)
 {
 	return !c->client_id && c->argc == 1 && sm_arg_is(&c->argv[0], TRUTH_SM_TICK);
@@ -559,6 +590,7 @@ int truth_sm_apply(struct truth_sm *sm, const struct truth_sm_cmd *c,
 	if (is_tick(c)) {
 		/* the raw stamp, the leader's earliest: see sm.h "Time" */
 		sm_sessions_expire(sm, fx, c->ts_ns);
+		clients_evict(sm, c->ts_ns);
 		return sm->err;
 	}
 	if (!c->argc || !c->argv) {

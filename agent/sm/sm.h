@@ -47,7 +47,10 @@
  * per (client id, seq).  seq must grow per client; a retry of one of the
  * client's last TRUTH_SM_SAVED_REPLIES requests gets the saved reply, a
  * retry of a request still blocked gets nothing now (its reply will come).
- * truthd needs no other dedup (raft_sessions is not needed on top).
+ * truthd needs no other dedup (raft_sessions is not needed on top).  A
+ * client's record goes after TRUTH_SM_CLIENT_IDLE_NS of committed time
+ * without a request and without a blocked one (at a TICK): a retry after
+ * an hour is a new request.
  *
  * Time: .ts_ns is the leader's timestamp on the entry (unix ns).  The
  * leader stamps client commands with its clock's *latest* bound and TICKs
@@ -77,6 +80,8 @@
 #define TRUTH_SM_SNAP_VERSION	1		/* bump on any layout change */
 #define TRUTH_SM_DEF_HISTORY	4096u		/* changes kept for watches to resume from */
 #define TRUTH_SM_SAVED_REPLIES	4u		/* replies kept per client for retries */
+/* a client's exactly-once record is dropped after this long without a request (at a TICK) */
+#define TRUTH_SM_CLIENT_IDLE_NS	(3600LL * 1000000000)
 #define TRUTH_SM_MAX_TTL_MS	(24LL * 3600 * 1000)	/* longest session TTL: one day */
 #define TRUTH_SM_MAX_BARRIER	65536		/* most participants of a barrier */
 #define TRUTH_SM_TICK		"SM.TICK"	/* the leader's expiry entry (client id 0) */

@@ -102,6 +102,7 @@ struct sm_saved {
 /* Exactly-once state of one client (diss. §6.3). */
 struct sm_client {
 	uint64_t last_seq;	/* highest seq applied */
+	int64_t last_ns;	/* state machine time of its last request */
 	uint32_t nsaved;	/* saved replies in use */
 	uint32_t next;		/* ring slot written next */
 	struct sm_saved saved[TRUTH_SM_SAVED_REPLIES];	/* the last replies */
@@ -249,6 +250,7 @@ void sm_mutex_cmd(struct truth_sm *sm, const struct truth_sm_cmd *c,
 void sm_barrier_cmd(struct truth_sm *sm, const struct truth_sm_cmd *c,
 		    struct truth_sm_effects *fx, const char *sub);
 void sm_waiters_timeout(struct truth_sm *sm, struct truth_sm_effects *fx);
+/* seq 0: any request of the client */
 bool sm_is_blocked(const struct truth_sm *sm, uint64_t client, uint64_t seq);
 void sm_coord_free_all(struct truth_sm *sm);
 void sm_mutex_free(struct sm_mutex *m);

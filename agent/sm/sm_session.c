@@ -326,14 +326,14 @@ bool sm_is_blocked(const struct truth_sm *sm, uint64_t client, uint64_t seq)
 		const struct sm_mutex *m = sm->mutexes.s[i].v;
 
 		for (j = 0; j < m->nw; j++)
-			if (m->w[j].client == client && m->w[j].seq == seq)
+			if (m->w[j].client == client && (m->w[j].seq == seq || !seq))
 				return true;
 	}
 	for (i = 0; i < sm->barriers.n; i++) {
 		const struct sm_barrier *b = sm->barriers.s[i].v;
 
 		for (j = 0; j < b->nm; j++)
-			if (b->m[j].client == client && b->m[j].seq == seq)
+			if (b->m[j].client == client && (b->m[j].seq == seq || !seq))
 				return true;
 	}
 	return false;

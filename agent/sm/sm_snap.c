@@ -16,7 +16,7 @@
  *   u64 n, n x barrier  { bytes name, u32 n, u8 released, u64 nm,
  *                         nm x { u64 session, client, seq, u32 state } }
  *   u64 n, n x fence    { bytes resource, u64 token }
- *   u64 n, n x client   { u64 id, last_seq, u32 nsaved, u32 next,
+ *   u64 n, n x client   { u64 id, last_seq, last_ns, u32 nsaved, u32 next,
  *                         nsaved x { u64 seq, bytes tape } }
  *   u64 n, n x event    { u64 rev, u32 type, bytes key, bytes value }  oldest first
  *
@@ -149,6 +149,7 @@ int truth_sm_save(const struct truth_sm *sm, uint8_t **buf, size_t *len)
 
 		w_u64(&w, sm_map_id_at(&sm->clients, i));
 		w_u64(&w, cl->last_seq);
+		w_u64(&w, (uint64_t)cl->last_ns);
 		w_u32(&w, cl->nsaved);
 		w_u32(&w, cl->next);
 		for (j = 0; j < cl->nsaved; j++) {
@@ -434,7 +435,7 @@ static void r_rest(struct rd *r, struct truth_sm *n)
 		if (r->bad && (!n->fences.n || n->fences.s[n->fences.n - 1].v != tok))
 			free(tok);
 	}
-	for (c = r_count(r, 24), i = 0; i < c && !r->bad; i++) {
+	for (c = r_count(r, 32), i = 0; i < c && !r->bad; i++) {
 		struct sm_client *cl = calloc(1, sizeof(*cl));
 		uint64_t cid;
 
@@ -445,6 +446,7 @@ static void r_rest(struct rd *r, struct truth_sm *n)
 		}
 		cid = r_u64(r);
 		cl->last_seq = r_u64(r);
+		cl->last_ns = (int64_t)r_u64(r);
 		cl->nsaved = r_u32(r);
 		cl->next = r_u32(r);
 		check(r, cid && cl->nsaved <= TRUTH_SM_SAVED_REPLIES &&

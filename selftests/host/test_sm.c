@@ -552,6 +552,36 @@ TEST_F(sm, snapshot_roundtrip_and_corruption)
 	truth_sm_free(b);
 }
 
+/* Exactly-once records go after an hour without requests, not while blocked. */
+TEST_F(sm, client_records_expire)
+{
+	const char *incr[] = { "INCR", "n" };
+	char id[2][24];
+
+	open_sessions(&self->t, 2, id);	/* clients 1 and 2 */
+	smtest_apply(&self->t, 1, "LOCK.ACQUIRE", "L", id[0], NULL);
+	smtest_apply(&self->t, 2, "LOCK.ACQUIRE", "L", id[1], NULL);	/* blocked */
+	smtest_applyv(&self->t, 3, 1, 2, incr);
+	EXPECT_EQ(self->t.ts + 5000 * MS, truth_sm_next_deadline(self->t.sm));
+	/* sessions kept alive by client 4, so only client records age */
+	self->t.ts += TRUTH_SM_CLIENT_IDLE_NS - 1000 * MS;
+	smtest_apply(&self->t, 4, "SESSION.KEEPALIVE", id[0], NULL);
+	smtest_apply(&self->t, 4, "SESSION.KEEPALIVE", id[1], NULL);
+	self->t.ts += 2000 * MS;
+	smtest_tick(&self->t);
+	smtest_apply(&self->t, 4, "SESSION.KEEPALIVE", id[0], NULL);
+	smtest_apply(&self->t, 4, "SESSION.KEEPALIVE", id[1], NULL);
+	/* client 3's record is gone: its old request is new again */
+	smtest_applyv(&self->t, 3, 1, 2, incr);
+	EXPECT_STREQ(":2\r\n", smtest_reply(&self->t, 3, 1));
+	/* client 2 waits in the lock queue: its record stays, the retry is still pending */
+	smtest_applyv(&self->t, 2, 2, 3, (const char *[]){ "LOCK.ACQUIRE", "L", id[1] });
+	EXPECT_EQ(0, self->t.fx.n);
+	/* client 1 (idle, holding nothing blocked) is gone: a duplicate OPEN reapplies */
+	smtest_applyv(&self->t, 1, 1, 2, (const char *[]){ "SESSION.OPEN", "5000" });
+	EXPECT_STREQ(":3\r\n", smtest_reply(&self->t, 1, 1));
+}
+
 /* TRUTH.REQ: the inner command is the request, with the client's id and sequence. */
 TEST_F(sm, envelope)
 {

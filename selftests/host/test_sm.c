@@ -63,6 +63,19 @@ TEST_F(sm, revisions)
 	/* no change, no revision */
 	EXPECT_APPLY("$-1\r\n", 1, "SET", "b", "y", "NX");
 	EXPECT_EQ(5, truth_sm_revision(self->t.sm));
+	EXPECT_EQ(self->t.index, truth_sm_applied(self->t.sm));
+	{
+		struct truth_resp_out o;
+
+		truth_resp_out_init(&o);
+		ASSERT_EQ(6, self->t.index);
+		truth_sm_info(self->t.sm, &o);
+		ASSERT_NE(NULL, o.buf);
+		static const char want[] = "sm_revision:5\r\nsm_applied:6\r\nsm_keys:2\r\n";
+
+		EXPECT_NE(NULL, memmem(o.buf, o.len, want, sizeof(want) - 1));
+		truth_resp_out_free(&o);
+	}
 }
 
 /* The string commands answer exactly as the reference store, random ops. */

@@ -200,6 +200,26 @@ int truth_sm_save(const struct truth_sm *sm, uint8_t **buf, size_t *len);
  */
 int truth_sm_restore(struct truth_sm *sm, const uint8_t *buf, size_t len);
 
+/*
+ * The log entry of a command (what truthd proposes): little-endian
+ *   u8 version (1), u64 ts_ns, u64 client_id, u64 seq, u32 argc,
+ *   argc x { u32 length, bytes }
+ * The index is the log's own and is not in the entry.
+ */
+#define TRUTH_SM_ENTRY_VERSION	1
+#define TRUTH_SM_ENTRY_MAX_ARGS	(1u << 20)	/* refused beyond, as a damaged entry */
+
+/* Encode c (index ignored) into a malloc'ed *buf; its length, or -ENOMEM / -EINVAL. */
+long truth_sm_entry_encode(const struct truth_sm_cmd *c, uint8_t **buf);
+
+/*
+ * Decode an entry into *c (index 0: the caller sets it); c->argv points
+ * into data through *argv, a malloc'ed array the caller frees after the
+ * apply.  0, -EINVAL (damaged: every replica skips it alike) or -ENOMEM.
+ */
+int truth_sm_entry_decode(const uint8_t *data, size_t len, struct truth_sm_cmd *c,
+			  struct truth_resp_arg **argv);
+
 /* INFO text: a "# Coordination" section (revision, keys, sessions, ...). */
 void truth_sm_info(const struct truth_sm *sm, struct truth_resp_out *text);
 

@@ -595,6 +595,47 @@ TEST_F(sm, client_records_expire)
 	EXPECT_STREQ(":3\r\n", smtest_reply(&self->t, 1, 1));
 }
 
+/* The log entry: round trip, every truncation and trailing byte refused, applied as sent. */
+TEST_F(sm, entry_codec)
+{
+	struct truth_resp_arg a[4] = { { "SET", 3 }, { "k\0x", 3 }, { "", 0 }, { "NX", 2 } };
+	struct truth_sm_cmd c = { .ts_ns = 1234567, .client_id = 9, .seq = 3, .argc = 4, .argv = a };
+	struct truth_sm_cmd d;
+	struct truth_resp_arg *dv;
+	uint8_t *buf, *big;
+	long len;
+	size_t i;
+
+	len = truth_sm_entry_encode(&c, &buf);
+	ASSERT_EQ(29 + 4 * 4 + 3 + 3 + 0 + 2, len);
+	ASSERT_EQ(0, truth_sm_entry_decode(buf, (size_t)len, &d, &dv));
+	EXPECT_EQ(1234567, d.ts_ns);
+	EXPECT_EQ(9, d.client_id);
+	EXPECT_EQ(3, d.seq);
+	ASSERT_EQ(4, d.argc);
+	for (i = 0; i < 4; i++) {
+		ASSERT_EQ(a[i].len, d.argv[i].len);
+		EXPECT_EQ(0, memcmp(a[i].ptr, d.argv[i].ptr, a[i].len));
+	}
+	d.index = 1;
+	truth_sm_effects_reset(&self->t.fx);
+	ASSERT_EQ(0, truth_sm_apply(self->t.sm, &d, &self->t.fx));
+	EXPECT_STREQ("+OK\r\n", smtest_reply(&self->t, 9, 3));
+	free(dv);
+	for (i = 0; i < (size_t)len; i++)
+		EXPECT_EQ(-EINVAL, truth_sm_entry_decode(buf, i, &d, &dv)) TH_LOG("cut at %zu", i);
+	big = malloc((size_t)len + 1);
+	memcpy(big, buf, (size_t)len);
+	big[len] = 0;
+	EXPECT_EQ(-EINVAL, truth_sm_entry_decode(big, (size_t)len + 1, &d, &dv));
+	big[0] = 2;	/* unknown version */
+	EXPECT_EQ(-EINVAL, truth_sm_entry_decode(big, (size_t)len, &d, &dv));
+	free(big);
+	free(buf);
+	c.argc = 0;
+	EXPECT_EQ(-EINVAL, truth_sm_entry_encode(&c, &buf));
+}
+
 /* TRUTH.REQ: the inner command is the request, with the client's id and sequence. */
 TEST_F(sm, envelope)
 {

@@ -12,8 +12,11 @@
  *   sm = truth_sm_new(NULL);
  *   truth_sm_restore(sm, snap, len);           after a restart / InstallSnapshot
  *
+ *   proposing: truth_sm_entry_encode() of the request as sent (argv), the
+ *   client's id and seq (TRUTH.REQ's, or the connection's) and the stamp.
+ *
  *   per committed entry, in order:
- *       struct truth_sm_cmd c = { .index, .ts_ns, .client_id, .seq, .argc, .argv };
+ *       truth_sm_entry_decode(data, len, &c, &argv); c.index = the entry's index;
  *       truth_sm_apply(sm, &c, &fx);            -ENOMEM: stop the node (fail-stop)
  *       for each fx.v[i]: if client fx.v[i].client_id is connected here,
  *           truth_sm_effect_render(&fx, &fx.v[i], &conn->out)   (RESP2 or 3

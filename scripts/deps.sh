@@ -31,8 +31,10 @@ pkgs=(
 	# YNL spec validation (Documentation/netlink/specs/truth.yaml)
 	python3-yaml python3-jsonschema
 	# peers for the client protocol and benchmarks (chrony: the clock
-	# benchmark runs its chronyd inside the VM only, with -x; see below)
-	redis-tools chrony
+	# benchmark runs its chronyd inside the VM only, with -x; see below;
+	# etcd 3.4: `make bench` runs three members on loopback, curl checks
+	# their health)
+	redis-tools chrony etcd-server curl
 )
 
 log() { [ "${DEPS_VERBOSE:-0}" = 1 ] && echo "deps: $*" >&2 || true; }

@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * truth-lat: the two floors under a replicated write, measured on this host
+ * for the benchmark's "sequential p50 / (fdatasync + RTT)" ratio.
+ *
+ *   truth-lat fsync DIR [N]   N times (default 1000): pwrite 4 KiB at the end
+ *                             of a file in DIR, fdatasync it (a log append,
+ *                             as a WAL does it: the file grows, so metadata
+ *                             goes too)
+ *   truth-lat rtt [N]         N (default 10000) 1-byte TCP ping-pongs over
+ *                             loopback between two processes, TCP_NODELAY
+ *
+ * Prints one line: "<what>: n=N p50_us=X p99_us=Y min_us=Z".
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void report(const char *what, uint64_t *t, long n)
+{
+	qsort(t, n, sizeof(*t), cmp_u64);
+	printf("%s: n=%ld p50_us=%.1f p99_us=%.1f min_us=%.1f\n", what, n,
+	       t[(n - 1) / 2] / 1000.0, t[(n * 99 + 99) / 100 - 1] / 1000.0, t[0] / 1000.0);
+}
+
+static int do_fsync(const char *dir, long n)
+{
+	char path[4096], buf[4096];
+	uint64_t *t = calloc(n, sizeof(*t));
+	long i;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/truth-lat.XXXXXX", dir);
+	fd = mkstemp(path);
+	if (fd < 0 || !t) {
+		fprintf(stderr, "truth-lat: %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	unlink(path);
+	memset(buf, 0xa5, sizeof(buf));
+	for (i = 0; i < n; i++) {
+		uint64_t t0 = now_ns();
+
+		if (pwrite(fd, buf, sizeof(buf), (off_t)i * sizeof(buf)) != sizeof(buf) ||
+		    fdatasync(fd)) {
+			fprintf(stderr, "truth-lat: write+fdatasync in %s: %s\n", dir, strerror(errno));
+			return 1;
+		}
+		t[i] = now_ns() - t0;
+	}
+	close(fd);
+	report("fdatasync_4k", t, n);
+	free(t);
+	return 0;
+}
+
+static int do_rtt(long n)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	uint64_t *t = calloc(n, sizeof(*t));
+	int ls, s, one = 1, status;
+	char c = 'x';
+	pid_t pid;
+	long i;
+
+	ls = socket(AF_INET, SOCK_STREAM, 0);
+	if (!t || ls < 0 || bind(ls, (struct sockaddr *)&a, sizeof(a)) || listen(ls, 1) ||
+	    getsockname(ls, (struct sockaddr *)&a, &len)) {
+		perror("truth-lat: listen on loopback");
+		return 1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		perror("fork");
+		return 1;
+	}
+	if (!pid) {
+		/* the echo side */
+		s = accept(ls, NULL, NULL);
+		setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		while (read(s, &c, 1) == 1 && write(s, &c, 1) == 1)
+			;
+		_exit(0);
+	}
+	close(ls);
+	s = socket(AF_INET, SOCK_STREAM, 0);
+	if (connect(s, (struct sockaddr *)&a, sizeof(a))) {
+		perror("truth-lat: connect");
+		return 1;
+	}
+	setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	for (i = 0; i < n; i++) {
+		uint64_t t0 = now_ns();
+
+		if (write(s, &c, 1) != 1 || read(s, &c, 1) != 1) {
+			perror("truth-lat: ping-pong");
+			return 1;
+		}
+		t[i] = now_ns() - t0;
+	}
+	close(s);
+	waitpid(pid, &status, 0);
+	report("loopback_rtt", t, n);
+	free(t);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	long n;
+
+	if (argc >= 3 && !strcmp(argv[1], "fsync")) {
+		n = argc > 3 ? atol(argv[3]) : 1000;
+		return n > 0 ? do_fsync(argv[2], n) : 2;
+	}
+	if (argc >= 2 && !strcmp(argv[1], "rtt")) {
+		n = argc > 2 ? atol(argv[2]) : 10000;
+		return n > 0 ? do_rtt(n) : 2;
+	}
+	fprintf(stderr, "usage: truth-lat fsync DIR [N] | truth-lat rtt [N]\n");
+	return 2;
+}

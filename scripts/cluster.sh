@@ -153,7 +153,7 @@ cl_write_config() {
 		echo "election_timeout_ms = $CL_ELECTION_MS"
 		echo "heartbeat_ms = $CL_HEARTBEAT_MS"
 		echo "log_level = $CL_LOG_LEVEL"
-		[ -n "${CL_EXTRA:-}" ] && printf '%s\n' "$CL_EXTRA"
+		if [ -n "${CL_EXTRA:-}" ]; then printf '%s\n' "$CL_EXTRA"; fi
 	} >"$f"
 }
 

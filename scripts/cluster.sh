@@ -43,8 +43,6 @@ cl_top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 : "${CL_HEARTBEAT_MS:=50}"
 : "${CL_LOG_LEVEL:=info}"
 : "${CL_SUBNET:=1}"
-: "${CL_PEER_BASE:=17410}"
-: "${CL_CLIENT_BASE:=16380}"
 : "${CL_KEEP:=0}"
 : "${CL_VERBOSE:=0}"
 
@@ -118,6 +116,12 @@ cl_init() {
 	*[!a-z0-9]* | ?????????*) cl_err "CL_ID '$CL_ID': 1..8 of [a-z0-9]"; return 1 ;;
 	esac
 	CL_N=$n
+	if [ "$CL_NET" = loopback ]; then
+		cl_pick_ports || return 1
+	elif [ "$CL_NET" != netns ]; then
+		cl_err "CL_NET '$CL_NET': netns or loopback"
+		return 1
+	fi
 	CL_DIR=$(mktemp -d "${TMPDIR:-/tmp}/cl$CL_ID.XXXXXX") || return 1
 	trap cl_cleanup EXIT
 	trap 'exit 130' INT TERM
@@ -132,6 +136,26 @@ cl_init() {
 		cl_net_up || return 1
 	fi
 	cl_log "run $CL_ID: $n nodes ($CL_NET) in $CL_DIR"
+}
+
+# loopback: two port ranges nobody listens on (other runs share 127.0.0.1);
+# CL_PEER_BASE / CL_CLIENT_BASE set by hand are taken as they are
+cl_pick_ports() {
+	local try base k busy
+	[ -n "${CL_PEER_BASE:-}" ] && [ -n "${CL_CLIENT_BASE:-}" ] && return 0
+	for try in 1 2 3 4 5 6 7 8 9 10; do
+		base=$((20000 + (RANDOM % 4000) * 10))
+		busy=0
+		for ((k = 1; k <= CL_N; k++)); do
+			ss -Hltun "( sport = :$((base + k)) or sport = :$((base + 5000 + k)) )" 2>/dev/null | grep -q . && busy=1
+		done
+		if [ $busy = 0 ]; then
+			CL_PEER_BASE=$base CL_CLIENT_BASE=$((base + 5000))
+			return 0
+		fi
+	done
+	cl_err "no free loopback ports found"
+	return 1
 }
 
 cl_write_config() {

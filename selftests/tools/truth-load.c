@@ -12,6 +12,9 @@
  *             of this is what truth-histcheck checks.
  *   readall   GET every key once (the final read of a test)
  *
+ * At the end (-n reached, -d elapsed, SIGINT/SIGTERM) no new operation
+ * starts and those in flight finish, each within its --timeout.
+ *
  * A -MOVED reply sends the request again to the leader it names (a redirect
  * means "not executed"); -TRYAGAIN retries after 50 ms.  A write whose
  * connection breaks or times out after it was sent is "unknown": it may or
@@ -644,17 +647,6 @@ int main(int argc, char **argv)
 		n = epoll_wait(epfd, ev, 64, timeout);
 		for (i = 0; i < n; i++)
 			on_event(ev[i].data.ptr, ev[i].events);
-		if (stop) {
-			/* what is in flight at the end is unknown (writes) or failed */
-			for (i = 0; i < opt.clients; i++) {
-				if (cs[i].op.active && !end)
-					continue;	/* a signal: let -n runs finish theirs */
-				if (cs[i].op.active)
-					record(&cs[i], lost_result(&cs[i]), NULL);
-				conn_close(&cs[i]);
-				cs[i].state = C_DONE;
-			}
-		}
 	}
 	elapsed = now_ns() - t0;
 	if (hist)

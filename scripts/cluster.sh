@@ -36,6 +36,8 @@
 cl_top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 : "${TRUTHD:=$cl_top/build/truthd}"
 : "${TRUTHCTL:=$cl_top/build/truthctl}"
+# INFO from every node in one process (falls back to redis-cli without it)
+: "${CL_INFO_TOOL:=$cl_top/build/selftests/tools/truth-info}"
 : "${CL_NET:=netns}"
 : "${CL_FAST_PATH:=user}"
 : "${CL_FSYNC:=on}"
@@ -51,6 +53,7 @@ CL_DIR=
 CL_PIDS=()      # CL_PIDS[K]: truthd of node K while it runs
 CL_BG=()        # other background pids started through cl_bg
 CL_NETNS=()     # namespaces created, deleted by cl_cleanup
+CL_CUT=()       # CL_CUT[K]=1: node K is out of the clients' reach (partition)
 
 cl_log() { [ "$CL_VERBOSE" = 1 ] && echo "cluster: $*" >&2; return 0; }
 cl_err() { echo "cluster: $*" >&2; }
@@ -89,10 +92,16 @@ cl_cli() {
 	cl_exec timeout 5 redis-cli --no-raw -h "$(cl_ip "$k")" -p "$(cl_client_port "$k")" "$@" 2>&1 | tr -d '\r'
 }
 
-# cl_bg CMD...: start a helper in the background, killed by cl_cleanup;
-# its pid is in CL_LAST_BG
+# cl_bg CMD...: start a client program (an executable, not a function) in
+# the background where the nodes are reachable; killed by cl_cleanup.  Its
+# pid, the program's own, is in CL_LAST_BG.  Redirect by wrapping the call:
+# cl_bg CMD >out 2>&1
 cl_bg() {
-	"$@" &
+	if [ "$CL_NET" = netns ]; then
+		ip netns exec "$(cl_hub)" "$@" &
+	else
+		"$@" &
+	fi
 	CL_LAST_BG=$!
 	CL_BG+=("$CL_LAST_BG")
 }
@@ -214,6 +223,9 @@ cl_check_k() {
 }
 
 cl_running() { local p=${CL_PIDS[$1]:-}; [ -n "$p" ] && kill -0 "$p" 2>/dev/null; }
+# cl_reachable K: running and not cut off from the clients by a partition
+# (asking a cut node would only wait for redis-cli's timeout)
+cl_reachable() { cl_running "$1" && [ -z "${CL_CUT[$1]:-}" ]; }
 
 # cl_start K [truthd flags...]: start node K (log appended to CL_DIR/nK/log)
 cl_start() {
@@ -223,16 +235,26 @@ cl_start() {
 	cl_running "$k" && { cl_err "node $k already runs (pid ${CL_PIDS[$k]})"; return 1; }
 	[ -x "$TRUTHD" ] || { cl_err "truthd not found at $TRUTHD (make build, or set TRUTHD)"; return 1; }
 	echo "=== $(date -u +%T.%N) start: $TRUTHD --config $CL_DIR/n$k/truthd.conf $*" >>"$CL_DIR/n$k/log"
-	cl_node_exec "$k" "$TRUTHD" --config "$CL_DIR/n$k/truthd.conf" "$@" >>"$CL_DIR/n$k/log" 2>&1 &
+	# a plain command, not a function, in the background: $! is then
+	# truthd itself (ip netns exec execs it), not a subshell around it
+	if [ "$CL_NET" = netns ]; then
+		ip netns exec "$(cl_ns "$k")" "$TRUTHD" --config "$CL_DIR/n$k/truthd.conf" "$@" \
+			>>"$CL_DIR/n$k/log" 2>&1 &
+	else
+		"$TRUTHD" --config "$CL_DIR/n$k/truthd.conf" "$@" >>"$CL_DIR/n$k/log" 2>&1 &
+	fi
 	CL_PIDS[$k]=$!
 	cl_log "node $k started, pid ${CL_PIDS[$k]}"
 }
 
 cl_start_all() { local k; for ((k = 1; k <= CL_N; k++)); do cl_start "$k" || return 1; done; }
 
-# cl_wait_pid PID TIMEOUT_S: wait for a child to exit; prints its status
+# cl_wait_pid PID TIMEOUT_S: wait for a child of this shell to exit and
+# put its status in CL_STATUS.  Call it directly, never in $(...): a
+# subshell cannot wait for its parent's children.
 cl_wait_pid() {
 	local pid=$1 end=$(($(cl_now_ms) + $2 * 1000))
+	CL_STATUS=
 	while kill -0 "$pid" 2>/dev/null; do
 		# a zombie still answers kill -0: reap it through wait
 		case "$(ps -o stat= -p "$pid" 2>/dev/null)" in Z*) break ;; esac
@@ -240,19 +262,20 @@ cl_wait_pid() {
 		sleep 0.05
 	done
 	wait "$pid" 2>/dev/null
-	echo $?
+	CL_STATUS=$?
 }
 
-# cl_stop K [TIMEOUT_S]: SIGTERM, wait (default 10 s); prints the exit status.
-# Returns 1 if it did not exit in time (it is then killed).
+# cl_stop K [TIMEOUT_S]: SIGTERM, wait (default 10 s); the exit status is in
+# CL_STATUS.  Returns 1 if it did not exit in time (it is then killed).
+# Not in $(...): the node list and the wait must happen in this shell.
 cl_stop() {
-	local k=$1 pid st
+	local k=$1 pid
 	cl_check_k "$k" || return 1
 	pid=${CL_PIDS[$k]:-}
 	[ -n "$pid" ] || { cl_err "node $k is not running"; return 1; }
 	kill -CONT "$pid" 2>/dev/null
 	kill -TERM "$pid" 2>/dev/null
-	if ! st=$(cl_wait_pid "$pid" "${2:-10}"); then
+	if ! cl_wait_pid "$pid" "${2:-10}"; then
 		cl_err "node $k (pid $pid) ignored SIGTERM for ${2:-10} s: killed"
 		kill -KILL "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
@@ -260,8 +283,7 @@ cl_stop() {
 		return 1
 	fi
 	CL_PIDS[$k]=
-	echo "=== $(date -u +%T.%N) stopped (SIGTERM), exit $st" >>"$CL_DIR/n$k/log"
-	echo "$st"
+	echo "=== $(date -u +%T.%N) stopped (SIGTERM), exit $CL_STATUS" >>"$CL_DIR/n$k/log"
 }
 
 # cl_kill K: kill -9 (no chance to flush anything)
@@ -277,7 +299,7 @@ cl_kill() {
 	cl_log "node $k killed"
 }
 
-cl_restart() { cl_check_k "$1" || return 1; cl_running "$1" && { cl_stop "$1" >/dev/null || true; }; cl_start "$@"; }
+cl_restart() { cl_check_k "$1" || return 1; cl_running "$1" && { cl_stop "$1" || true; }; cl_start "$@"; }
 cl_pause() { cl_check_k "$1" && kill -STOP "${CL_PIDS[$1]:?node $1 not running}"; }
 cl_resume() { cl_check_k "$1" && kill -CONT "${CL_PIDS[$1]:?node $1 not running}"; }
 
@@ -287,10 +309,12 @@ cl_need_netns() { [ "$CL_NET" = netns ] || { cl_err "$1 needs CL_NET=netns"; ret
 # cl_isolate K: cut node K off from everyone (link down on the hub side)
 cl_isolate() {
 	cl_need_netns cl_isolate && cl_check_k "$1" || return 1
+	CL_CUT[$1]=1
 	ip -n "$(cl_hub)" link set "h$1" down
 }
 cl_rejoin() {
 	cl_need_netns cl_rejoin && cl_check_k "$1" || return 1
+	CL_CUT[$1]=
 	ip -n "$(cl_hub)" link set "h$1" master br0
 	ip -n "$(cl_hub)" link set "h$1" up
 }
@@ -302,6 +326,7 @@ cl_partition() {
 	cl_need_netns cl_partition || return 1
 	for k in $1; do
 		cl_check_k "$k" || return 1
+		CL_CUT[$k]=1
 		ip -n "$(cl_hub)" link set "h$k" master br1 || return 1
 	done
 }
@@ -310,6 +335,7 @@ cl_partition() {
 cl_heal() {
 	local k
 	cl_need_netns cl_heal || return 1
+	CL_CUT=()
 	for ((k = 1; k <= CL_N; k++)); do
 		ip -n "$(cl_hub)" link set "h$k" master br0
 		ip -n "$(cl_hub)" link set "h$k" up
@@ -331,42 +357,71 @@ cl_loss() {
 # ---------------------------------------------------------------- status
 # cl_info K: node K's INFO truth as key:value lines (empty if unreachable)
 cl_info() {
-	cl_cli "$1" INFO truth | grep -E '^[a-z_0-9]+:' || true
+	if [ -x "$CL_INFO_TOOL" ]; then
+		cl_exec "$CL_INFO_TOOL" "$(cl_addr "$1")" | tr ' ' '\n' | tail -n +2 | grep ':' || true
+	else
+		cl_cli "$1" INFO truth | grep -E '^[a-z_0-9]+:' || true
+	fi
 }
 
 # cl_field K FIELD: one INFO truth field of node K (empty if unknown)
 cl_field() { cl_info "$1" | sed -n "s/^$2://p" | head -n1; }
+
+# cl_poll: INFO truth of every reachable node in one go, into CL_F[K,FIELD]
+# (one truth-info process instead of one redis-cli per node and field)
+declare -gA CL_F
+cl_poll() {
+	local k line f addrs=() idx=()
+	CL_F=()
+	for ((k = 1; k <= CL_N; k++)); do
+		cl_reachable "$k" || continue
+		addrs+=("$(cl_addr "$k")")
+		idx+=("$k")
+	done
+	[ ${#addrs[@]} -gt 0 ] || return 0
+	if [ -x "$CL_INFO_TOOL" ]; then
+		k=0
+		while read -r line; do
+			for f in ${line#* }; do
+				case "$f" in *:*) CL_F[${idx[$k]},${f%%:*}]=${f#*:} ;; esac
+			done
+			k=$((k + 1))
+		done < <(cl_exec "$CL_INFO_TOOL" "${addrs[@]}")
+	else
+		for k in "${idx[@]}"; do
+			while IFS=: read -r f line; do CL_F[$k,$f]=$line; done < <(cl_info "$k")
+		done
+	fi
+}
 
 # cl_status K: `truthctl status` of node K (same fields, for people)
 cl_status() {
 	cl_exec "$TRUTHCTL" status --addr "$(cl_addr "$1")"
 }
 
-# cl_leader: prints the leader's node id, or fails.  A leader is a running
-# node that says role:leader and whose term is the highest any running node
-# reports; a majority of the running nodes must name it as leader_id (or be
-# it), so a deposed leader that has not heard of the new term yet is not
-# taken.
+# cl_leader: prints the leader's node id, or fails.  A leader is a node the
+# clients reach that says role:leader with the highest term any reachable
+# node reports, and that a majority of all nodes names as leader_id (itself
+# included), so a deposed leader that has not heard of the new term yet is
+# not taken.  Nodes cut off by a partition are not asked.
 cl_leader() {
-	local k info role term lid best= bestterm=-1 votes=0 up=0
-	local -a terms lids roles
+	cl_poll
+	cl_leader_polled
+}
+
+# the same over what the last cl_poll saw
+cl_leader_polled() {
+	local k term best= bestterm=-1 votes=0
 	for ((k = 1; k <= CL_N; k++)); do
-		cl_running "$k" || continue
-		up=$((up + 1))
-		info=$(cl_info "$k")
-		role=$(sed -n 's/^role://p' <<<"$info")
-		term=$(sed -n 's/^term://p' <<<"$info")
-		lid=$(sed -n 's/^leader_id://p' <<<"$info")
-		roles[$k]=$role terms[$k]=${term:--1} lids[$k]=$lid
-		if [ "$role" = leader ] && [ "${term:--1}" -gt "$bestterm" ]; then
+		term=${CL_F[$k,term]:--1}
+		if [ "${CL_F[$k,role]:-}" = leader ] && [ "$term" -gt "$bestterm" ]; then
 			best=$k bestterm=$term
 		fi
 	done
 	[ -n "$best" ] || return 1
 	for ((k = 1; k <= CL_N; k++)); do
-		[ -n "${terms[$k]:-}" ] || continue
-		[ "${terms[$k]}" -gt "$bestterm" ] && return 1
-		[ "${lids[$k]}" = "$best" ] && votes=$((votes + 1))
+		[ "${CL_F[$k,term]:--1}" -gt "$bestterm" ] && return 1
+		[ "${CL_F[$k,leader_id]:-}" = "$best" ] && votes=$((votes + 1))
 	done
 	[ $((votes * 2)) -gt "$CL_N" ] || return 1
 	echo "$best"
@@ -397,16 +452,20 @@ cl_wait_leader() {
 	done
 }
 
-# cl_caught_up: every running node applied what the leader had committed
-# when this was called
+# cl_caught_up: every reachable node applied what the leader had committed
+# before they were asked (the leader's commit index comes from one poll,
+# the others' applied index from the next: asked in one pass, a node asked
+# before the leader would always seem behind while writes go on)
 cl_caught_up() {
 	local l c k a
-	l=$(cl_leader) || return 1
-	c=$(cl_field "$l" commit_index)
+	cl_poll
+	l=$(cl_leader_polled) || return 1
+	c=${CL_F[$l,commit_index]:-}
 	[ -n "$c" ] || return 1
+	cl_poll
 	for ((k = 1; k <= CL_N; k++)); do
-		cl_running "$k" || continue
-		a=$(cl_field "$k" applied_index)
+		cl_reachable "$k" || continue
+		a=${CL_F[$k,applied_index]:-}
 		[ -n "$a" ] && [ "$a" -ge "$c" ] || return 1
 	done
 }
@@ -418,10 +477,17 @@ cl_wait_up() { cl_wait_for "$2" cl_pong "$1"; }
 
 # cl_summary: one line per node (for diagnostics)
 cl_summary() {
-	local k
+	local k f line
+	cl_poll
 	for ((k = 1; k <= CL_N; k++)); do
-		if cl_running "$k"; then
-			echo "node $k pid ${CL_PIDS[$k]}: $(cl_info "$k" | grep -E '^(role|term|leader_id|commit_index|applied_index|last_index):' | tr '\n' ' ')"
+		if cl_running "$k" && [ -n "${CL_CUT[$k]:-}" ]; then
+			echo "node $k pid ${CL_PIDS[$k]}: cut off by a partition"
+		elif cl_running "$k"; then
+			line=
+			for f in role term leader_id commit_index applied_index last_index; do
+				line+="$f:${CL_F[$k,$f]:-?} "
+			done
+			echo "node $k pid ${CL_PIDS[$k]}: $line"
 		else
 			echo "node $k: not running"
 		fi

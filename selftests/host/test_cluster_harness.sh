@@ -100,21 +100,30 @@ else
 	tap_fail "cl_heal"
 fi
 
-# a "node" that is just a sleeping process: stop/kill bookkeeping
-TRUTHD=$(command -v sleep)
-cl_node_exec 1 true
-CL_PIDS[1]=
-sleep 300 &
-CL_PIDS[1]=$!
+# a stand-in for truthd that notes its pid and becomes a sleep: cl_start
+# must track that very process (not a subshell around it), or kill -9 and
+# SIGSTOP would hit the wrong one and a "killed" leader would keep leading
+stub=$CL_DIR/stub-truthd
+printf '#!/bin/sh\necho $$ >"$(dirname "$2")/stub.pid"\nexec sleep 300\n' >"$stub"
+chmod +x "$stub"
+TRUTHD=$stub
+cl_start 1
+for _ in 1 2 3 4 5 6 7 8 9 10; do [ -s "$CL_DIR/n1/stub.pid" ] && break; sleep 0.1; done
+real=$(cat "$CL_DIR/n1/stub.pid" 2>/dev/null)
+tracked=${CL_PIDS[1]}
 cl_pause 1
-st=$(ps -o stat= -p "${CL_PIDS[1]}")
+st=$(ps -o stat= -p "$tracked")
 cl_resume 1
-st2=$(ps -o stat= -p "${CL_PIDS[1]}")
+st2=$(ps -o stat= -p "$tracked")
 cl_kill 1
-case "$st$st2" in
-T*S*) if ! cl_running 1; then tap_ok "pause/resume/kill -9 act on the node's process"; else tap_fail "kill -9: still running"; fi ;;
-*) tap_fail "pause/resume: states '$st' then '$st2'" ;;
-esac
+if [ -n "$real" ] && [ "$real" = "$tracked" ] && ! kill -0 "$real" 2>/dev/null; then
+	case "$st$st2" in
+	T*S*) tap_ok "cl_start tracks the node's own pid; pause/resume/kill -9 act on it" ;;
+	*) tap_fail "pause/resume: states '$st' then '$st2'" ;;
+	esac
+else
+	tap_fail "cl_start tracked pid $tracked, the node is $real (alive after kill -9: $(kill -0 "$real" 2>/dev/null && echo yes || echo no))"
+fi
 
 cl_cleanup
 if [ -z "$(ip netns list | grep "^cl$CL_ID-")" ] && [ ! -e "$dir" ]; then

@@ -184,14 +184,23 @@ truth_bench() (
 	addr=$(cl_addr "$l")
 	say "truth: 3 members, fsync on, leader node $l at $addr"
 	run_load truth seq "$load" --addr "$addr" -c 1 -d "$secs" -s "$vsize" -k 10000 -q
+	# the leader may have changed under load (it is said in the load's
+	# redirect count): each run starts at the current one
+	l=$(cl_wait_leader 10) && addr=$(cl_addr "$l")
 	run_load truth conc "$load" --addr "$addr" -c "$clients" -d "$secs" -s "$vsize" -k 10000 -q
-	say "truth: redis-benchmark -t set -d $vsize -c $clients"
+	l=$(cl_wait_leader 10) && addr=$(cl_addr "$l")
+	say "truth: redis-benchmark -t set -d $vsize -c $clients (leader node $l)"
 	out=$(redis-benchmark -h 127.0.0.1 -p "${addr##*:}" -t set -d "$vsize" -c "$clients" \
-		-n $((secs * 3000)) -r 10000 --csv 2>/dev/null | grep '^"SET"')
-	echo "  $out" >&2
-	# "SET","rps","avg","min","p50","p95","p99","max" (ms)
-	IFS=, read -r _ rps _ _ p50 _ p99 _ <<<"${out//\"/}"
-	echo "RB $rps $p50 $p99"
+		-n $((secs * 3000)) -r 10000 --csv 2>"$work/redis-benchmark.err" | grep '^"SET"')
+	if [ -n "$out" ]; then
+		echo "  $out" >&2
+		# "SET","rps","avg","min","p50","p95","p99","max" (ms)
+		IFS=, read -r _ rps _ _ p50 _ p99 _ <<<"${out//\"/}"
+		echo "RB $rps $p50 $p99"
+	else
+		say "redis-benchmark gave no result: $(tail -n 3 "$work/redis-benchmark.err")"
+		status=1
+	fi
 	for k in "${!R[@]}"; do echo "R $k ${R[$k]// /_}"; done
 	exit "$status"
 )

@@ -17,8 +17,9 @@
 #      10.77.S.1  10.77.S.2     10.77.S.3     10.77.S.N  peer :7411, client :6379
 #
 # Network mode "loopback" (CL_NET=loopback, no root): every node on
-# 127.0.0.1, peer port CL_PEER_BASE+K, client port CL_CLIENT_BASE+K.
-# Partitions need netns mode.
+# 127.0.0.1, peer port CL_PEER_BASE+K, client port CL_CLIENT_BASE+K (two
+# free ranges picked at random unless both are set).  Partitions need netns
+# mode.
 #
 # Every node has its own config (Documentation/ interfaces: `key = value`),
 # data dir and log under one temp dir, CL_DIR; all share one key file
@@ -32,6 +33,8 @@
 #   CL_FAST_PATH       fast_path (default user); CL_FSYNC on|off (default on)
 #   CL_ELECTION_MS, CL_HEARTBEAT_MS, CL_LOG_LEVEL, CL_EXTRA (more config lines)
 #   CL_VERBOSE=1       narrate every step on stderr
+#   CL_INFO_TOOL       build/selftests/tools/truth-info (polls every node at
+#                      once; without it, one redis-cli per node)
 
 cl_top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 : "${TRUTHD:=$cl_top/build/truthd}"

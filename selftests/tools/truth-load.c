@@ -618,6 +618,8 @@ int main(int argc, char **argv)
 			fprintf(stderr, "truth-load: %s: %s\n", opt.history, strerror(errno));
 			return 2;
 		}
+		/* whole lines, as they happen: tests watch the file grow */
+		setvbuf(hist, NULL, _IOLBF, 0);
 	}
 	versions = calloc(opt.keys, sizeof(*versions));
 	cs = calloc(opt.clients, sizeof(*cs));

@@ -3,19 +3,21 @@
  * truth-lat: the two floors under a replicated write, measured on this host
  * for the benchmark's "sequential p50 / (fdatasync + RTT)" ratio.
  *
- *   truth-lat fsync DIR [N]   N times (default 1000): pwrite 4 KiB at the end
- *                             of a file in DIR, fdatasync it (a log append,
- *                             as a WAL does it: the file grows, so metadata
- *                             goes too)
+ *   truth-lat fsync DIR [N]   N times (default 1000): pwrite 4 KiB into a
+ *                             file in DIR and fdatasync it, twice: into a
+ *                             preallocated file (as a WAL with segments
+ *                             made in advance; only data is synced) and
+ *                             appending (the size is synced too)
  *   truth-lat rtt [N]         N (default 10000) 1-byte TCP ping-pongs over
  *                             loopback between two processes, TCP_NODELAY
  *
- * Prints one line: "<what>: n=N p50_us=X p99_us=Y min_us=Z".
+ * Prints one line per measure: "<what>: n=N p50_us=X p99_us=Y min_us=Z".
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,7 +49,12 @@ static void report(const char *what, uint64_t *t, long n)
 	       t[(n - 1) / 2] / 1000.0, t[(n * 99 + 99) / 100 - 1] / 1000.0, t[0] / 1000.0);
 }
 
-static int do_fsync(const char *dir, long n)
+/*
+ * prealloc: overwrite blocks of a file already allocated and synced (a WAL
+ * segment made in advance: only the data goes to disk); append: the file
+ * grows with each write, so its size goes to disk too
+ */
+static int fsync_run(const char *dir, long n, bool prealloc)
 {
 	char path[4096], buf[4096];
 	uint64_t *t = calloc(n, sizeof(*t));
@@ -62,6 +69,10 @@ static int do_fsync(const char *dir, long n)
 	}
 	unlink(path);
 	memset(buf, 0xa5, sizeof(buf));
+	if (prealloc && (posix_fallocate(fd, 0, (off_t)n * sizeof(buf)) || fsync(fd))) {
+		fprintf(stderr, "truth-lat: preallocating in %s failed\n", dir);
+		return 1;
+	}
 	for (i = 0; i < n; i++) {
 		uint64_t t0 = now_ns();
 
@@ -73,9 +84,14 @@ static int do_fsync(const char *dir, long n)
 		t[i] = now_ns() - t0;
 	}
 	close(fd);
-	report("fdatasync_4k", t, n);
+	report(prealloc ? "fdatasync_4k_prealloc" : "fdatasync_4k_append", t, n);
 	free(t);
 	return 0;
+}
+
+static int do_fsync(const char *dir, long n)
+{
+	return fsync_run(dir, n, true) || fsync_run(dir, n, false);
 }
 
 static int do_rtt(long n)

@@ -167,7 +167,7 @@ cleanup_etcd() {
 # ---------------------------------------------------------------- truth
 truth_bench() (
 	# a subshell: cluster.sh's EXIT trap removes the cluster when it ends
-	local l addr out rps
+	local l addr out rps term0 try syncs_before
 	CL_NET=loopback CL_FSYNC=on CL_FAST_PATH=${BENCH_FAST_PATH:-user} CL_LOG_LEVEL=warn
 	TMPDIR=$work
 	. scripts/cluster.sh
@@ -189,27 +189,56 @@ truth_bench() (
 	# the floor for truth's sequential p50 is measured right before it
 	out=$("$lat" fsync "$work" 300 | grep prealloc) && say "just before: $out" &&
 		echo "FS $(field p50_us "$out")"
+	syncs_before=$(wal_syncs)
 	run_load truth seq "$load" --addr "$addr" -c 1 -d "$secs" -s "$vsize" -k 10000 -q
-	# the leader may have changed under load (it is said in the load's
-	# redirect count): each run starts at the current one
+	# fsync on, really: one client's writes cannot share a sync, so every
+	# member must have synced about once per write
+	say "truth: wal_syncs per node during the sequential run: $(wal_syncs_delta "$syncs_before" "$(wal_syncs)")" \
+		"(writes acknowledged: $(sed 's/ok=\([0-9]*\).*/\1/' <<<"${R[truth,seq,err]:-ok=?}"))"
+	# the leader may have changed under load (the load's redirect count
+	# shows it): each run starts at the current one
 	l=$(cl_wait_leader 10) && addr=$(cl_addr "$l")
+	term0=$(cl_field "$l" term)
 	run_load truth conc "$load" --addr "$addr" -c "$clients" -d "$secs" -s "$vsize" -k 10000 -q
 	l=$(cl_wait_leader 10) && addr=$(cl_addr "$l")
-	say "truth: redis-benchmark -t set -d $vsize -c $clients (leader node $l)"
-	out=$(redis-benchmark -h 127.0.0.1 -p "${addr##*:}" -t set -d "$vsize" -c "$clients" \
-		-n $((secs * 3000)) -r 10000 --csv 2>"$work/redis-benchmark.err" | grep '^"SET"')
+	say "truth: term $term0 before the $clients-client run, $(cl_field "$l" term) after (leader node $l)"
+	for try in 1 2 3; do
+		say "truth: redis-benchmark -t set -d $vsize -c $clients (leader node $l)"
+		out=$(redis-benchmark -h 127.0.0.1 -p "${addr##*:}" -t set -d "$vsize" -c "$clients" \
+			-n $((secs * 3000)) -r 10000 --csv 2>"$work/redis-benchmark.err" | grep '^"SET"')
+		[ -n "$out" ] && break
+		# it stops at the first error reply, a redirect included
+		say "redis-benchmark gave no result: $(tail -n 1 "$work/redis-benchmark.err")"
+		l=$(cl_wait_leader 10) && addr=$(cl_addr "$l")
+	done
 	if [ -n "$out" ]; then
 		echo "  $out" >&2
 		# "SET","rps","avg","min","p50","p95","p99","max" (ms)
 		IFS=, read -r _ rps _ _ p50 _ p99 _ <<<"${out//\"/}"
 		echo "RB $rps $p50 $p99"
 	else
-		say "redis-benchmark gave no result: $(tail -n 3 "$work/redis-benchmark.err")"
 		status=1
 	fi
 	for k in "${!R[@]}"; do echo "R $k ${R[$k]// /_}"; done
 	exit "$status"
 )
+
+# wal_syncs of each node, "n1 n2 n3" (INFO truth; inside truth_bench)
+wal_syncs() {
+	local k out=
+	cl_poll
+	for ((k = 1; k <= CL_N; k++)); do out+="${CL_F[$k,wal_syncs]:-?} "; done
+	echo "$out"
+}
+
+wal_syncs_delta() {
+	local -a a=($1) b=($2)
+	local i out=
+	for i in "${!b[@]}"; do
+		out+="node $((i + 1)): $(( ${b[$i]/\?/0} - ${a[$i]/\?/0} )) "
+	done
+	echo "${out% }"
+}
 
 # ---------------------------------------------------------------- report
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "n/a"; else printf "%.2f", a / b }'; }

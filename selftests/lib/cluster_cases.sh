@@ -214,6 +214,37 @@ cc_isolate_leader() {
 	cc_note "caught up"
 }
 
+# the leader and (5 nodes) one follower on the minority side of a
+# partition: the majority elects and writes on; a write sent to the old
+# leader from inside its own namespace is never acknowledged (it cannot
+# reach a majority); after the heal both minority nodes follow and catch up
+cc_minority_leader() {
+	local old=$LEADER side r k
+	side=$old
+	if [ "$CL_N" -ge 5 ]; then
+		k=$((old % CL_N + 1))
+		side="$old $k"
+	fi
+	cl_partition "$side"
+	LEADER=$(cl_wait_leader 20 "$old") || { cl_heal; echo "no new leader 20 s after cutting off {$side}"; return 1; }
+	cc_note "minority {$side}; node $LEADER leads the majority, term $(cl_field "$LEADER" term)"
+	r=$(cl_node_exec "$old" timeout 4 redis-cli -h "$(cl_ip "$old")" -p "$(cl_client_port "$old")" \
+		SET cc:minority x 2>&1 | tr -d '\r')
+	cc_note "SET to the old leader inside the minority: '${r:-no reply}'"
+	if [ "$r" = OK ]; then
+		cl_heal
+		echo "the minority's old leader acknowledged a write it cannot have replicated to a majority"
+		return 1
+	fi
+	cc_writes_continue 15 10 || { cl_heal; return 1; }
+	cl_heal
+	for k in $side; do
+		cl_wait_for 20 cc_follows "$k" || { echo "node $k after the heal: role $(cl_field "$k" role)"; return 1; }
+	done
+	cl_wait_caught_up 20 || { echo "not caught up 20 s after the heal"; return 1; }
+	cc_note "healed; {$side} follow $LEADER and caught up; cc:minority is $(cl_cli "$LEADER" GET cc:minority)"
+}
+
 cc_pause_follower() {
 	local f=$((LEADER % CL_N + 1))
 	cl_pause "$f"
@@ -252,11 +283,15 @@ cc_no_lost_write() {
 
 # every node's own key count (INFO keyspace is answered locally): at least
 # the keys with an acknowledged write, at most those with any write that may
-# have happened, plus the 3 the earlier cases wrote; equal everywhere
+# have happened, plus the earlier cases' keys; equal everywhere
 cc_local_state() {
-	local k n lo hi first= ks
+	local k n lo hi first= ks extra
 	lo=$(awk '$2 == "write" && $7 == "ok" {print $3}' "$HIST" | sort -u | wc -l)
 	hi=$(awk '$2 == "write" && $7 != "fail" {print $3}' "$HIST" | sort -u | wc -l)
+	# the earlier cases' own keys, as the leader has them
+	extra=$(cl_cli "$LEADER" EXISTS cc:hello cc:n cc:via-follower cc:minority | sed -n 's/^(integer) //p')
+	[ -n "$extra" ] || { echo "EXISTS on the leader failed"; return 1; }
+	lo=$((lo + extra)) hi=$((hi + extra))
 	for ((k = 1; k <= CL_N; k++)); do
 		ks=$(cl_cli "$k" INFO keyspace)
 		if [ "$k" = 1 ] && ! grep -q '^db0:' <<<"$ks" && ! grep -q '^# Keyspace' <<<"$ks"; then
@@ -265,8 +300,8 @@ cc_local_state() {
 		fi
 		n=$(sed -n 's/^db0:keys=\([0-9]*\),.*/\1/p' <<<"$ks")
 		[ -n "$n" ] || { echo "node $k: no db0 line in INFO keyspace"; return 1; }
-		echo "node $k: $n keys (register keys: $lo..$hi, plus 3 of the earlier cases)"
-		[ "$n" -ge $((lo + 3)) ] && [ "$n" -le $((hi + 3)) ] || return 1
+		echo "node $k: $n keys (expected $lo..$hi: the register keys and $extra of the earlier cases)"
+		[ "$n" -ge "$lo" ] && [ "$n" -le "$hi" ] || return 1
 		[ -z "$first" ] && first=$n
 		[ "$n" = "$first" ] || { echo "nodes disagree"; return 1; }
 	done
@@ -294,6 +329,7 @@ CC_CASES=(
 	"the old leader restarts, follows and catches up"
 	"kill -9 of followers, writes continue, restarted followers catch up"
 	"the leader isolated by a partition: another leads; after the heal it follows"
+	"the leader in a minority partition: the majority elects, the minority acknowledges nothing"
 	"SIGSTOP/SIGCONT of a follower: it catches up"
 	"load stopped: acknowledged writes recorded"
 	"every node applied the leader's commit index"
@@ -303,7 +339,7 @@ CC_CASES=(
 	"SIGTERM: every node exits 0"
 )
 CC_FUNCS=(cc_start cc_leader cc_truthctl cc_set_get cc_moved cc_load_start cc_kill_leader
-	cc_restart_old_leader cc_kill_followers cc_isolate_leader cc_pause_follower cc_load_stop
+	cc_restart_old_leader cc_kill_followers cc_isolate_leader cc_minority_leader cc_pause_follower cc_load_stop
 	cc_caught_up_all cc_history_linearizable cc_no_lost_write cc_local_state cc_sigterm)
 
 cluster_cases_run() {

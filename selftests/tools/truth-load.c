@@ -63,7 +63,7 @@ struct conn {
 	int fd;
 	int addr;		/* index into opt.addrs */
 	enum cstate state;
-	uint64_t wake;		/* C_BACKOFF: when to try again */
+	uint64_t wake;		/* C_BACKOFF: when to try again; C_CONNECTING: give up */
 	bool sent;		/* the current request reached the socket */
 	struct lp_buf in, out;
 	struct op op;
@@ -375,6 +375,9 @@ static void conn_connect(struct conn *c)
 		return;
 	}
 	c->state = C_CONNECTING;
+	/* a node cut off by a partition never answers the SYN: give up on it
+	 * after the op timeout and try the next address */
+	c->wake = now_ns() + opt.timeout_ns;
 	conn_watch(c, EPOLLOUT);
 }
 
@@ -482,8 +485,13 @@ static int tick(struct conn *cs, uint64_t end)
 			continue;
 		if (c->op.active && t >= c->op.deadline) {
 			record(c, lost_result(c), NULL);
-			if (c->state == C_WAIT)
+			/* a late reply would be taken for the next op's */
+			if (c->state == C_WAIT || c->state == C_CONNECTING)
 				backoff(c, true);
+		}
+		if (c->state == C_CONNECTING && t >= c->wake) {
+			st.reconnects++;
+			backoff(c, true);
 		}
 		if (c->state == C_BACKOFF && t >= c->wake) {
 			if (!c->op.active && !more_ops())
@@ -491,7 +499,7 @@ static int tick(struct conn *cs, uint64_t end)
 			else
 				conn_connect(c);
 		}
-		if (c->state == C_BACKOFF && c->wake < next)
+		if ((c->state == C_BACKOFF || c->state == C_CONNECTING) && c->wake < next)
 			next = c->wake;
 		if (c->op.active && c->op.deadline < next)
 			next = c->op.deadline;

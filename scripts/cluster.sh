@@ -193,9 +193,14 @@ cl_write_config() {
 	} >"$f"
 }
 
+# runs record their owner, so `cluster.sh clean-stale` can remove what a
+# killed run (SIGKILL skips the EXIT trap) left, and nothing of a live one
+CL_OWNERS=/run/truth-cluster
+
 cl_net_up() {
 	local hub k ns
 	hub=$(cl_hub)
+	mkdir -p "$CL_OWNERS" && echo "$$ $CL_DIR" >"$CL_OWNERS/cl$CL_ID"
 	ip netns add "$hub" || return 1
 	CL_NETNS+=("$hub")
 	ip -n "$hub" link set lo up
@@ -529,6 +534,7 @@ cl_cleanup() {
 		ip netns del "$ns" 2>/dev/null
 	done
 	CL_NETNS=()
+	[ -n "${CL_ID:-}" ] && rm -f "$CL_OWNERS/cl$CL_ID"
 	if [ -n "$CL_DIR" ] && [ -d "$CL_DIR" ]; then
 		if [ "$CL_KEEP" = 1 ]; then
 			echo "# cluster: artefacts kept in $CL_DIR" >&2
@@ -551,6 +557,8 @@ usage: scripts/cluster.sh COMMAND [ARGS]
                   exits with CMDS's status
   check           say whether this machine can run a cluster (root, ip,
                   bridge, truthd)
+  clean-stale     remove the namespaces, processes and temp dir of runs
+                  whose owner died without cleaning up (kill -9, a timeout)
   help            this text
 
 Example:
@@ -596,6 +604,24 @@ cl_main() {
 		[ -x "$TRUTHD" ] || { echo "truthd missing at $TRUTHD"; ok=1; }
 		[ $ok = 0 ] && echo "ok: truthd $TRUTHD, network $CL_NET"
 		exit $ok
+		;;
+	clean-stale)
+		# runs whose owner is gone: their namespaces, processes and temp dir
+		local f id owner dir ns p n=0
+		for f in "$CL_OWNERS"/cl*; do
+			[ -e "$f" ] || continue
+			id=${f##*/}
+			read -r owner dir <"$f"
+			kill -0 "$owner" 2>/dev/null && continue
+			for ns in $(ip netns list | awk '{print $1}' | grep "^$id-"); do
+				for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p"; done
+				ip netns del "$ns" && n=$((n + 1))
+			done
+			case "$dir" in "${TMPDIR:-/tmp}"/cl*) rm -rf "$dir" ;; esac
+			rm -f "$f"
+			echo "removed run ${id#cl} (owner $owner gone)"
+		done
+		echo "$n stale namespaces removed"
 		;;
 	help | -h | --help) cl_usage ;;
 	*) cl_usage >&2; exit 2 ;;

@@ -62,6 +62,21 @@ cc_case() {
 }
 
 # ---------------------------------------------------------------- cases
+# leadership may move at any time under load on this machine (a legal
+# election): each case starts from the leader of the moment
+cc_refresh_leader() {
+	LEADER=$(cl_wait_leader 15) || { echo "no leader for 15 s"; return 1; }
+}
+
+# cc_rejoined K: node K is back in the cluster after a fault: it follows
+# the leader a majority names, or (a legal outcome too) it is that leader
+cc_rejoined() {
+	local l
+	cl_poll
+	l=$(cl_leader_polled) || return 1
+	[ "$l" = "$1" ] || { [ "${CL_F[$1,role]:-}" = follower ] && [ "${CL_F[$1,leader_id]:-}" = "$l" ]; }
+}
+
 cc_check_config() {
 	local k out bad=0
 	for ((k = 1; k <= CL_N; k++)); do
@@ -164,7 +179,9 @@ cc_writes_continue() {
 }
 
 cc_kill_leader() {
-	local old=$LEADER t0 t1
+	local old t0 t1
+	cc_refresh_leader || return 1
+	old=$LEADER
 	t0=$(cl_now_ms)
 	cl_kill "$old"
 	LEADER=$(cl_wait_leader 20 "$old") || { echo "no new leader 20 s after kill -9 of node $old"; return 1; }
@@ -178,23 +195,18 @@ cc_restart_old_leader() {
 	cl_start "$OLD_LEADER" || return 1
 	cl_wait_up "$OLD_LEADER" 15 || { echo "node $OLD_LEADER does not answer after restart"; return 1; }
 	cc_note "node $OLD_LEADER answers"
-	cl_wait_for 20 cc_follows "$OLD_LEADER" || { echo "node $OLD_LEADER: role $(cl_field "$OLD_LEADER" role), leader $(cl_field "$OLD_LEADER" leader_id)"; return 1; }
-	cc_note "node $OLD_LEADER follows $LEADER"
+	cl_wait_for 20 cc_rejoined "$OLD_LEADER" || { echo "node $OLD_LEADER: role $(cl_field "$OLD_LEADER" role), leader $(cl_field "$OLD_LEADER" leader_id)"; return 1; }
+	cc_refresh_leader || return 1
+	cc_note "node $OLD_LEADER is back: node $LEADER leads, term $(cl_field "$LEADER" term)"
 	cl_wait_caught_up 20 || { echo "not caught up after 20 s"; return 1; }
 	cc_note "node $OLD_LEADER caught up: applied $(cl_field "$OLD_LEADER" applied_index)"
-}
-
-cc_follows() {
-	local l
-	cl_poll
-	l=$(cl_leader_polled) || return 1
-	[ "${CL_F[$1,role]:-}" = follower ] && [ "${CL_F[$1,leader_id]:-}" = "$l" ]
 }
 
 # kill -9 every follower a majority can spare (1 of 3, 2 of 5), write on,
 # restart them: they catch up
 cc_kill_followers() {
 	local k n=0 victims=
+	cc_refresh_leader || return 1
 	for ((k = 1; k <= CL_N && n < (CL_N - 1) / 2; k++)); do
 		[ "$k" = "$LEADER" ] && continue
 		victims+="$k "
@@ -213,15 +225,18 @@ cc_kill_followers() {
 # the leader alone on its side of a partition: the rest elect another and
 # write on; after the heal the old one follows
 cc_isolate_leader() {
-	local old=$LEADER
+	local old
+	cc_refresh_leader || return 1
+	old=$LEADER
 	cl_isolate "$old"
 	LEADER=$(cl_wait_leader 20 "$old") || { cl_heal; echo "no new leader 20 s after isolating $old"; return 1; }
 	cc_note "isolated leader $old; node $LEADER leads, term $(cl_field "$LEADER" term)"
 	cc_writes_continue 15 10 || { cl_heal; return 1; }
 	cl_heal
 	cc_note "healed"
-	cl_wait_for 20 cc_follows "$old" || { echo "node $old after the heal: role $(cl_field "$old" role)"; return 1; }
-	cc_note "node $old follows $LEADER"
+	cl_wait_for 20 cc_rejoined "$old" || { echo "node $old after the heal: role $(cl_field "$old" role), leader $(cl_field "$old" leader_id)"; return 1; }
+	cc_refresh_leader || return 1
+	cc_note "node $old is back: node $LEADER leads, term $(cl_field "$LEADER" term)"
 	cl_wait_caught_up 20 || { echo "not caught up 20 s after the heal"; return 1; }
 	cc_note "caught up"
 }
@@ -231,7 +246,9 @@ cc_isolate_leader() {
 # leader from inside its own namespace is never acknowledged (it cannot
 # reach a majority); after the heal both minority nodes follow and catch up
 cc_minority_leader() {
-	local old=$LEADER side r k
+	local old side r k
+	cc_refresh_leader || return 1
+	old=$LEADER
 	side=$old
 	if [ "$CL_N" -ge 5 ]; then
 		k=$((old % CL_N + 1))
@@ -251,14 +268,17 @@ cc_minority_leader() {
 	cc_writes_continue 15 10 || { cl_heal; return 1; }
 	cl_heal
 	for k in $side; do
-		cl_wait_for 20 cc_follows "$k" || { echo "node $k after the heal: role $(cl_field "$k" role)"; return 1; }
+		cl_wait_for 20 cc_rejoined "$k" || { echo "node $k after the heal: role $(cl_field "$k" role)"; return 1; }
 	done
 	cl_wait_caught_up 20 || { echo "not caught up 20 s after the heal"; return 1; }
-	cc_note "healed; {$side} follow $LEADER and caught up; cc:minority is $(cl_cli "$LEADER" GET cc:minority)"
+	cc_refresh_leader || return 1
+	cc_note "healed; {$side} are back (node $LEADER leads) and caught up; cc:minority is $(cl_cli "$LEADER" -c GET cc:minority)"
 }
 
 cc_pause_follower() {
-	local f=$((LEADER % CL_N + 1))
+	local f
+	cc_refresh_leader || return 1
+	f=$((LEADER % CL_N + 1))
 	cl_pause "$f"
 	cc_writes_continue 10 10 || { cl_resume "$f"; return 1; }
 	cl_resume "$f"
@@ -276,6 +296,7 @@ cc_load_stop() {
 cc_caught_up_all() {
 	local k c a
 	cl_wait_caught_up 30 || { cl_summary; return 1; }
+	cc_refresh_leader || return 1
 	c=$(cl_field "$LEADER" commit_index)
 	for ((k = 1; k <= CL_N; k++)); do
 		a=$(cl_field "$k" applied_index)
@@ -288,6 +309,7 @@ cc_history_linearizable() {
 }
 
 cc_no_lost_write() {
+	cc_refresh_leader || return 1
 	cl_exec "$load" --workload readall --addr "$(cl_addr "$LEADER")" -c 4 -k 60 --prefix reg: \
 		--client-base 1000 --history "$HIST" --timeout 5000 -q || return 1
 	"$check" "$HIST"
@@ -301,7 +323,8 @@ cc_local_state() {
 	lo=$(awk '$2 == "write" && $7 == "ok" {print $3}' "$HIST" | sort -u | wc -l)
 	hi=$(awk '$2 == "write" && $7 != "fail" {print $3}' "$HIST" | sort -u | wc -l)
 	# the earlier cases' own keys, as the leader has them
-	extra=$(cl_cli "$LEADER" EXISTS cc:hello cc:n cc:via-follower cc:minority | sed -n 's/^(integer) //p')
+	cc_refresh_leader || return 1
+	extra=$(cl_cli "$LEADER" -c EXISTS cc:hello cc:n cc:via-follower cc:minority | sed -n 's/^(integer) //p')
 	[ -n "$extra" ] || { echo "EXISTS on the leader failed"; return 1; }
 	lo=$((lo + extra)) hi=$((hi + extra))
 	for ((k = 1; k <= CL_N; k++)); do
@@ -339,9 +362,9 @@ CC_CASES=(
 	"a follower answers -MOVED with the leader; redis-cli -c follows it"
 	"history load runs (register workload, 4 clients)"
 	"kill -9 of the leader: a new leader, writes continue"
-	"the old leader restarts, follows and catches up"
+	"the old leader restarts, rejoins and catches up"
 	"kill -9 of followers, writes continue, restarted followers catch up"
-	"the leader isolated by a partition: another leads; after the heal it follows"
+	"the leader isolated by a partition: another leads; after the heal it rejoins"
 	"the leader in a minority partition: the majority elects, the minority acknowledges nothing"
 	"SIGSTOP/SIGCONT of a follower: it catches up"
 	"load stopped: acknowledged writes recorded"

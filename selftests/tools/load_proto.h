@@ -3,7 +3,8 @@
  * The two client protocols truth-load speaks, as pure functions over bytes:
  * RESP (requests as arrays of bulk strings, one reply parsed at a time) and
  * etcd's v3 JSON gateway over HTTP/1.1 (POST /v3/kv/put and /v3/kv/range,
- * base64 keys and values, Content-Length or chunked replies).
+ * base64 keys and values, Content-Length or chunked replies); and the
+ * "host:port" resolution truth-load and truth-info share.
  *
  * Parsers return the bytes one reply took, 0 when more bytes are needed,
  * -1 on bytes that cannot be a reply.
@@ -11,6 +12,7 @@
 #ifndef TRUTH_LOAD_PROTO_H
 #define TRUTH_LOAD_PROTO_H
 
+#include <netdb.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -88,6 +90,26 @@ static inline void lp_consume(struct lp_buf *b, size_t n)
 {
 	memmove(b->p, b->p + n, b->len - n);
 	b->len -= n;
+}
+
+/* "host:port" (IPv6 unbracketed: the port is after the last colon, as
+ * -MOVED writes it) to a socket address */
+static inline int lp_resolve(const char *hp, struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai;
+	char host[256], *colon;
+
+	snprintf(host, sizeof(host), "%s", hp);
+	colon = strrchr(host, ':');
+	if (!colon)
+		return -1;
+	*colon = 0;
+	if (getaddrinfo(host, colon + 1, &hints, &ai))
+		return -1;
+	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+	*len = ai->ai_addrlen;
+	freeaddrinfo(ai);
+	return 0;
 }
 
 /* ---------------------------------------------------------------- RESP */

@@ -12,39 +12,31 @@
  * Each connection has its own timeout (default 1000 ms), so a node cut off
  * by a partition costs at most that.
  */
-#include <netdb.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
+
+#include "load_proto.h"
 
 #define REPLY_MAX 65536
 
 static int dial(const char *hp, int ms)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai;
 	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = ms % 1000 * 1000 };
-	char host[256], *colon;
+	struct sockaddr_storage ss;
+	socklen_t len;
 	int fd;
 
-	snprintf(host, sizeof(host), "%s", hp);
-	colon = strrchr(host, ':');
-	if (!colon)
+	if (lp_resolve(hp, &ss, &len))
 		return -1;
-	*colon = 0;
-	if (getaddrinfo(host, colon + 1, &hints, &ai))
-		return -1;
-	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	/* SO_SNDTIMEO bounds connect() too */
 	if (fd >= 0 && (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) ||
 			setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ||
-			connect(fd, ai->ai_addr, ai->ai_addrlen))) {
+			connect(fd, (struct sockaddr *)&ss, len))) {
 		close(fd);
 		fd = -1;
 	}
-	freeaddrinfo(ai);
 	return fd;
 }
 

@@ -28,7 +28,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -138,24 +137,6 @@ static int addr_index(const char *hp)
 		return 0;
 	snprintf(opt.addrs[opt.n_addrs], sizeof(opt.addrs[0]), "%s", hp);
 	return opt.n_addrs++;
-}
-
-static int resolve(const char *hp, struct sockaddr_storage *ss, socklen_t *len)
-{
-	char host[128], *colon;
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai;
-
-	snprintf(host, sizeof(host), "%s", hp);
-	colon = strrchr(host, ':');
-	if (!colon)
-		return -1;
-	*colon = 0;
-	if (getaddrinfo(host, colon + 1, &hints, &ai))
-		return -1;
-	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
-	*len = ai->ai_addrlen;
-	freeaddrinfo(ai);
-	return 0;
 }
 
 static void conn_close(struct conn *c)
@@ -359,7 +340,7 @@ static void conn_connect(struct conn *c)
 	socklen_t len;
 	int one = 1;
 
-	if (resolve(opt.addrs[c->addr], &ss, &len)) {
+	if (lp_resolve(opt.addrs[c->addr], &ss, &len)) {
 		fprintf(stderr, "truth-load: cannot resolve %s\n", opt.addrs[c->addr]);
 		exit(2);
 	}

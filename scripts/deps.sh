@@ -58,11 +58,13 @@ if [ ${#missing[@]} -gt 0 ]; then
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
 	# chrony's package scripts would start chronyd on this host, which would
-	# then discipline the host clock: deny every service start while
+	# then discipline the host clock, and etcd-server's a system etcd that
+	# `make bench` must not find running: deny every service start while
 	# installing (policy-rc.d, honoured by invoke-rc.d and
 	# deb-systemd-invoke), unless the host already has a policy of its own.
 	policy=""
-	if [[ " ${missing[*]} " == *" chrony "* ]] && [ ! -e /usr/sbin/policy-rc.d ]; then
+	if [[ " ${missing[*]} " == *" chrony "* || " ${missing[*]} " == *" etcd-server "* ]] &&
+	   [ ! -e /usr/sbin/policy-rc.d ]; then
 		policy=/usr/sbin/policy-rc.d
 		printf '#!/bin/sh\nexit 101\n' >"$policy"
 		chmod 755 "$policy"

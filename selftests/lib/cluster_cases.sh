@@ -315,6 +315,21 @@ cc_no_lost_write() {
 	"$check" "$HIST"
 }
 
+# the same history through the full linearizability checker
+# (Documentation/linearizability.md), register model: our version numbers
+# are the register's values
+cc_linz() {
+	local linz=build/selftests/tools/truth-linz
+	if [ ! -x "$linz" ]; then
+		CC_SKIP="truth-linz not built"
+		return 0
+	fi
+	awk '$2 == "write" { print "c" $1, "write", $3, $4, $5, $6, "-", $7 }
+	     $2 == "read" { print "c" $1, "read", $3, $5, $6, ($7 == "ok" ? $4 : "-"), $7 }' \
+		"$HIST" >"$CL_DIR/history.linz"
+	"$linz" --model register --timeout 60 --quiet "$CL_DIR/history.linz"
+}
+
 # every node's own key count (INFO keyspace is answered locally): at least
 # the keys with an acknowledged write, at most those with any write that may
 # have happened, plus the earlier cases' keys; equal everywhere
@@ -371,12 +386,13 @@ CC_CASES=(
 	"every node applied the leader's commit index"
 	"reads linearizable per key over the whole history"
 	"no acknowledged write lost: a final read through the leader sees each"
+	"the whole history is linearizable (truth-linz, register model)"
 	"every node's own key count agrees"
 	"SIGTERM: every node exits 0"
 )
 CC_FUNCS=(cc_check_config cc_start cc_leader cc_truthctl cc_set_get cc_moved cc_load_start cc_kill_leader
 	cc_restart_old_leader cc_kill_followers cc_isolate_leader cc_minority_leader cc_pause_follower cc_load_stop
-	cc_caught_up_all cc_history_linearizable cc_no_lost_write cc_local_state cc_sigterm)
+	cc_caught_up_all cc_history_linearizable cc_no_lost_write cc_linz cc_local_state cc_sigterm)
 
 cluster_cases_run() {
 	local n=$1 i why=

@@ -169,3 +169,21 @@ void truth_clocks_set_max_offset(struct truth_net *tn, u64 max_offset)
 	tn->clocks.hlc_max_offset = max_offset;
 	spin_unlock_bh(&tn->clocks.lock);
 }
+
+/*
+ * The fast path's clock events, with g->lock already held: a send (@r
+ * NULL: tick) or a receive (@r: merge).  All or nothing, like the commands.
+ */
+int truth_clocks_event_locked(struct truth_net *tn, struct truth_group *g,
+			      const struct truth_clock_remote *r,
+			      struct truth_clock_snap *out)
+{
+	enum truth_clock_op op = r ? TRUTH_CLOCK_OP_MERGE : TRUTH_CLOCK_OP_TICK;
+
+	lockdep_assert_held(&g->lock);
+	if (unlikely(g->dead))
+		return -ENOENT;
+	if (unlikely(!truth_vclock_fits(g, op, r)))
+		return -ENOSPC;
+	return truth_clocks_apply(&tn->clocks, g, op, r, out, NULL);
+}

@@ -47,6 +47,9 @@ int truth_clocks_merge(struct truth_net *tn, struct truth_group *g,
 		       const struct truth_clock_remote *r,
 		       struct truth_clock_snap *out,
 		       struct netlink_ext_ack *extack);
+int truth_clocks_event_locked(struct truth_net *tn, struct truth_group *g,
+			      const struct truth_clock_remote *r,
+			      struct truth_clock_snap *out);
 void truth_clocks_set_max_offset(struct truth_net *tn, u64 max_offset);
 
 #endif /* _TRUTH_CLOCKS_H */

@@ -85,7 +85,7 @@ static bool truth_group_recommit(struct truth_group *g)
  * it sends are folded into its next event instead of each sending one.
  * Called without g->lock, with @g kept alive by RCU or config_lock.
  */
-static void truth_group_send_commits(struct truth_group *g)
+void truth_group_send_commits(struct truth_group *g)
 {
 	u64 term, commit;
 
@@ -148,6 +148,10 @@ int truth_group_new(struct truth_net *tn, struct truth_group_config *cfg,
 	g->commit_sent = g->commit;
 	if (cfg->has_name)
 		strscpy(g->name, cfg->name, sizeof(g->name));
+	if (cfg->has_key) {
+		memcpy(g->key, cfg->key, sizeof(g->key));
+		g->keyed = true;
+	}
 	g->n_members = cfg->n_members;
 	memcpy(g->members, cfg->members,
 	       cfg->n_members * sizeof(cfg->members[0]));
@@ -213,14 +217,47 @@ out:
 	return ret;
 }
 
+/*
+ * A new member list: members that stay keep their match index and their
+ * replay window, new ones start from zero.  @win is scratch space for the
+ * windows (too big for the stack).
+ */
+static void truth_group_replace_members(struct truth_group *g,
+					struct truth_group_config *cfg,
+					struct truth_replay *win)
+{
+	int old;
+	u32 i;
+
+	lockdep_assert_held(&g->lock);
+	for (i = 0; i < cfg->n_members; i++) {
+		old = truth_group_member_index(g, cfg->members[i].id);
+		cfg->members[i].match = old >= 0 ? g->members[old].match : 0;
+		if (old >= 0)
+			win[i] = g->replay[old];
+		else
+			memset(&win[i], 0, sizeof(win[i]));
+	}
+	memcpy(g->members, cfg->members,
+	       cfg->n_members * sizeof(cfg->members[0]));
+	memcpy(g->replay, win, cfg->n_members * sizeof(win[0]));
+	g->n_members = cfg->n_members;
+}
+
 int truth_group_set(struct truth_net *tn, struct truth_group_config *cfg,
 		    struct netlink_ext_ack *extack)
 {
 	bool send = false, term_changed = false;
-	struct truth_quorum_member *m;
+	struct truth_replay *win = NULL;
 	struct truth_group *g;
 	int ret;
 	u32 i;
+
+	if (cfg->has_members) {
+		win = kcalloc(TRUTH_GROUP_MEMBERS_MAX, sizeof(*win), GFP_KERNEL);
+		if (unlikely(!win))
+			return -ENOMEM;
+	}
 
 	mutex_lock(&tn->config_lock);
 	ret = -ENOENT;
@@ -234,16 +271,11 @@ int truth_group_set(struct truth_net *tn, struct truth_group_config *cfg,
 		goto out;
 
 	spin_lock_bh(&g->lock);
-	if (cfg->has_members) {
-		/* members that stay keep what they have acknowledged */
-		for (i = 0; i < cfg->n_members; i++) {
-			m = truth_member_find(g->members, g->n_members,
-					      cfg->members[i].id);
-			cfg->members[i].match = m ? m->match : 0;
-		}
-		memcpy(g->members, cfg->members,
-		       cfg->n_members * sizeof(cfg->members[0]));
-		g->n_members = cfg->n_members;
+	if (cfg->has_members)
+		truth_group_replace_members(g, cfg, win);
+	if (cfg->has_key) {
+		memcpy(g->key, cfg->key, sizeof(g->key));
+		g->keyed = true;
 	}
 	g->threshold = cfg->threshold;
 	if (cfg->has_term && cfg->term != g->term) {
@@ -276,6 +308,7 @@ int truth_group_set(struct truth_net *tn, struct truth_group_config *cfg,
 	ret = 0;
 out:
 	mutex_unlock(&tn->config_lock);
+	kfree(win);
 	return ret;
 }
 
@@ -285,6 +318,9 @@ static void truth_group_kill(struct truth_net *tn, struct truth_group *g)
 	xa_erase(&tn->groups, g->id);
 	spin_lock_bh(&g->lock);
 	g->dead = true;
+	/* readers copy the key under the lock and check @dead first */
+	memzero_explicit(g->key, sizeof(g->key));
+	g->keyed = false;
 	spin_unlock_bh(&g->lock);
 	/*
 	 * A CPU may have taken a commit index under the lock and be about to
@@ -329,50 +365,68 @@ void truth_groups_destroy(struct truth_net *tn)
 		truth_group_kill(tn, g);
 }
 
-int truth_group_ack(struct truth_group *g, u64 term, u64 index,
-		    bool has_node, u32 node, struct netlink_ext_ack *extack)
+int truth_group_member_index(const struct truth_group *g, u32 node)
+{
+	u32 i;
+
+	for (i = 0; i < g->n_members; i++)
+		if (g->members[i].id == node)
+			return i;
+	return -1;
+}
+
+/*
+ * One ack of @node under g->lock (the netlink command's and the fast path's
+ * common rule).  *@send tells the caller to run truth_group_send_commits()
+ * after unlocking.
+ */
+int truth_group_ack_locked(struct truth_group *g, u64 term, u64 index,
+			   u32 node, bool *send, struct netlink_ext_ack *extack)
 {
 	struct truth_quorum_member *m;
-	bool send = false;
-	int ret;
 
-	spin_lock_bh(&g->lock);
-	ret = -ENOENT;
+	lockdep_assert_held(&g->lock);
+	*send = false;
 	if (unlikely(g->dead)) {
 		NL_SET_ERR_MSG(extack, "no such group");
-		goto out;
+		return -ENOENT;
 	}
-	if (!has_node)
-		node = g->self;
-	ret = -EINVAL;
 	if (unlikely(g->role != TRUTH_ROLE_LEADER)) {
 		g->stats.acks_stale++;
 		NL_SET_ERR_MSG(extack, "this node is not the group's leader");
-		goto out;
+		return -EINVAL;
 	}
-	ret = -ESTALE;
 	if (unlikely(term != g->term)) {
 		g->stats.acks_stale++;
 		NL_SET_ERR_MSG(extack, "the ack's term is not the group's term");
-		goto out;
+		return -ESTALE;
 	}
-	ret = -ENOENT;
 	m = truth_member_find(g->members, g->n_members, node);
 	if (unlikely(!m)) {
 		NL_SET_ERR_MSG(extack, "no such member in the group");
-		goto out;
+		return -ENOENT;
 	}
-	ret = 0;
 	g->stats.acks++;
 	if (node == g->self)
 		g->stats.acks_local++;
 	if (index <= m->match) {
 		g->stats.acks_redundant++;
-		goto out;
+		return 0;
 	}
 	m->match = index;
-	send = truth_group_recommit(g);
-out:
+	*send = truth_group_recommit(g);
+	return 0;
+}
+
+int truth_group_ack(struct truth_group *g, u64 term, u64 index,
+		    bool has_node, u32 node, struct netlink_ext_ack *extack)
+{
+	bool send;
+	int ret;
+
+	spin_lock_bh(&g->lock);
+	ret = truth_group_ack_locked(g, term, index, has_node ? node : g->self,
+				     &send, extack);
 	spin_unlock_bh(&g->lock);
 	if (send)
 		truth_group_send_commits(g);

@@ -8,6 +8,7 @@
 #include <net/genetlink.h>
 #include <uapi/linux/truth.h>
 
+#include "fastpath.h"
 #include "netlink.h"
 #include "pernet.h"
 #include "version.h"
@@ -20,6 +21,11 @@ static int __init truth_mod_init(void)
 	if (ret < 0)
 		goto err_pernet;
 
+	/* kfuncs need the per-namespace state; they are gone with our BTF */
+	ret = truth_fastpath_init();
+	if (ret < 0)
+		goto err_fastpath;
+
 	/* last: once the family is registered, requests can arrive */
 	ret = truth_genetlink_init();
 	if (ret < 0)
@@ -29,6 +35,7 @@ static int __init truth_mod_init(void)
 	return 0;
 
 err_netlink:
+err_fastpath:
 	truth_pernet_uninit();
 err_pernet:
 	return ret;

@@ -37,6 +37,22 @@ const struct nla_policy truth_vclock_policy[TRUTH_A_VCLOCK_MAX + 1] = {
 	[TRUTH_A_VCLOCK_COUNTER]	= NLA_POLICY_MIN(NLA_U64, 1),
 };
 
+/*
+ * The key's length is checked here rather than with NLA_POLICY_EXACT_LEN,
+ * which answers a wrong length with -ERANGE: a wrong length is -EINVAL
+ * everywhere else in this API.
+ */
+static int truth_validate_key(const struct nlattr *attr,
+			      struct netlink_ext_ack *extack)
+{
+	if (nla_len(attr) != TRUTH_WIRE_KEY_LEN) {
+		NL_SET_ERR_MSG_ATTR(extack, attr,
+				    "the key must be exactly TRUTH_WIRE_KEY_LEN (32) bytes");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static const struct nla_policy truth_group_new_policy[TRUTH_A_GROUP_MAX + 1] = {
 	[TRUTH_A_GROUP_ID]		= NLA_POLICY_MIN(NLA_U32, 1),
 	[TRUTH_A_GROUP_SELF]		= { .type = NLA_U32 },
@@ -48,6 +64,8 @@ static const struct nla_policy truth_group_new_policy[TRUTH_A_GROUP_MAX + 1] = {
 	[TRUTH_A_GROUP_COMMIT]		= { .type = NLA_U64 },
 	[TRUTH_A_GROUP_NAME]		= { .type = NLA_NUL_STRING,
 					    .len = TRUTH_GROUP_NAME_MAX - 1 },
+	[TRUTH_A_GROUP_KEY]		= NLA_POLICY_VALIDATE_FN(NLA_BINARY,
+								 truth_validate_key),
 };
 
 static const struct nla_policy truth_group_set_policy[TRUTH_A_GROUP_MAX + 1] = {
@@ -60,6 +78,8 @@ static const struct nla_policy truth_group_set_policy[TRUTH_A_GROUP_MAX + 1] = {
 	[TRUTH_A_GROUP_NAME]		= { .type = NLA_NUL_STRING,
 					    .len = TRUTH_GROUP_NAME_MAX - 1 },
 	[TRUTH_A_GROUP_FLAGS]		= NLA_POLICY_MASK(NLA_U32, __TRUTH_GROUP_F_ALL),
+	[TRUTH_A_GROUP_KEY]		= NLA_POLICY_VALIDATE_FN(NLA_BINARY,
+								 truth_validate_key),
 };
 
 /* GROUP_DEL, GROUP_GET (do) */

@@ -100,6 +100,11 @@ static int truth_nl_parse_config(struct genl_info *info,
 	}
 	if (attrs[TRUTH_A_GROUP_FLAGS])
 		cfg->flags = nla_get_u32(attrs[TRUTH_A_GROUP_FLAGS]);
+	if (attrs[TRUTH_A_GROUP_KEY]) {
+		/* the policy checked the length */
+		cfg->has_key = true;
+		nla_memcpy(cfg->key, attrs[TRUTH_A_GROUP_KEY], sizeof(cfg->key));
+	}
 	return truth_nl_parse_members(info, cfg);
 }
 
@@ -125,7 +130,7 @@ int truth_nl_group_new(struct sk_buff *skb, struct genl_info *info)
 
 	ret = truth_group_new(truth_nl_net(info), cfg, info->extack);
 out:
-	kfree(cfg);
+	kfree_sensitive(cfg);
 	return ret;
 }
 
@@ -149,7 +154,7 @@ int truth_nl_group_set(struct sk_buff *skb, struct genl_info *info)
 
 	ret = truth_group_set(truth_nl_net(info), cfg, info->extack);
 out:
-	kfree(cfg);
+	kfree_sensitive(cfg);
 	return ret;
 }
 
@@ -221,6 +226,7 @@ static int truth_nl_group_fill(struct sk_buff *skb, struct truth_group *g,
 	    nla_put_u64_64bit(skb, TRUTH_A_GROUP_COMMIT, g->commit,
 			      TRUTH_A_GROUP_PAD) ||
 	    (g->name[0] && nla_put_string(skb, TRUTH_A_GROUP_NAME, g->name)) ||
+	    nla_put_u8(skb, TRUTH_A_GROUP_KEYED, g->keyed) ||
 	    truth_nl_put_members(skb, g))
 		goto err_unlock;
 	spin_unlock_bh(&g->lock);
@@ -333,8 +339,44 @@ out:
 	return ret;
 }
 
+static int truth_nl_put_stats(struct sk_buff *msg, u32 id,
+			      const struct truth_group_stats *st,
+			      const struct truth_fp_ns_stats *ns)
+{
+	const struct { int attr; u64 val; } c[] = {
+		{ TRUTH_A_STATS_ACKS, st->acks },
+		{ TRUTH_A_STATS_ACKS_LOCAL, st->acks_local },
+		{ TRUTH_A_STATS_ACKS_REDUNDANT, st->acks_redundant },
+		{ TRUTH_A_STATS_ACKS_STALE, st->acks_stale },
+		{ TRUTH_A_STATS_COMMIT_ADVANCES, st->commit_advances },
+		{ TRUTH_A_STATS_COMMIT_EVENTS, st->commit_events },
+		{ TRUTH_A_STATS_FP_ACKS, st->fp_acks },
+		{ TRUTH_A_STATS_FP_PASSED, st->fp_passed },
+		{ TRUTH_A_STATS_FP_BAD_MAC, st->fp_bad_mac },
+		{ TRUTH_A_STATS_FP_REPLAY, st->fp_replay },
+		{ TRUTH_A_STATS_FP_STALE, st->fp_stale },
+		{ TRUTH_A_STATS_FP_MALFORMED, st->fp_malformed },
+		{ TRUTH_A_STATS_FP_NOT_FOR_US, st->fp_not_for_us },
+		{ TRUTH_A_STATS_FP_NO_KEY, st->fp_no_key },
+		{ TRUTH_A_STATS_FP_STAMPED, st->fp_stamped },
+		{ TRUTH_A_STATS_FP_OBSERVED, st->fp_observed },
+		{ TRUTH_A_STATS_FP_NS_MALFORMED, atomic64_read(&ns->malformed) },
+		{ TRUTH_A_STATS_FP_NS_FRAGMENTS, atomic64_read(&ns->fragments) },
+		{ TRUTH_A_STATS_FP_NS_NO_GROUP, atomic64_read(&ns->no_group) },
+	};
+	size_t i;
+
+	if (nla_put_u32(msg, TRUTH_A_STATS_GROUP_ID, id))
+		return -EMSGSIZE;
+	for (i = 0; i < ARRAY_SIZE(c); i++)
+		if (nla_put_u64_64bit(msg, c[i].attr, c[i].val, TRUTH_A_STATS_PAD))
+			return -EMSGSIZE;
+	return 0;
+}
+
 static int truth_nl_stats(struct genl_info *info, bool reset)
 {
+	struct truth_net *tn = truth_nl_net(info);
 	struct truth_group_stats st = {};
 	struct sk_buff *msg = NULL;
 	struct truth_group *g;
@@ -349,7 +391,7 @@ static int truth_nl_stats(struct genl_info *info, bool reset)
 
 	rcu_read_lock();
 	ret = -ENOENT;
-	g = truth_group_lookup_rcu(truth_nl_net(info), id);
+	g = truth_group_lookup_rcu(tn, id);
 	if (unlikely(!g))
 		GENL_SET_ERR_MSG(info, "no such group");
 	else
@@ -367,18 +409,7 @@ static int truth_nl_stats(struct genl_info *info, bool reset)
 				TRUTH_CMD_STATS_GET);
 	if (unlikely(!hdr))
 		goto err_free;
-	if (nla_put_u32(msg, TRUTH_A_STATS_GROUP_ID, id) ||
-	    nla_put_u64_64bit(msg, TRUTH_A_STATS_ACKS, st.acks, TRUTH_A_STATS_PAD) ||
-	    nla_put_u64_64bit(msg, TRUTH_A_STATS_ACKS_LOCAL, st.acks_local,
-			      TRUTH_A_STATS_PAD) ||
-	    nla_put_u64_64bit(msg, TRUTH_A_STATS_ACKS_REDUNDANT, st.acks_redundant,
-			      TRUTH_A_STATS_PAD) ||
-	    nla_put_u64_64bit(msg, TRUTH_A_STATS_ACKS_STALE, st.acks_stale,
-			      TRUTH_A_STATS_PAD) ||
-	    nla_put_u64_64bit(msg, TRUTH_A_STATS_COMMIT_ADVANCES, st.commit_advances,
-			      TRUTH_A_STATS_PAD) ||
-	    nla_put_u64_64bit(msg, TRUTH_A_STATS_COMMIT_EVENTS, st.commit_events,
-			      TRUTH_A_STATS_PAD))
+	if (truth_nl_put_stats(msg, id, &st, &tn->fp_stats))
 		goto err_free;
 	genlmsg_end(msg, hdr);
 	return genlmsg_reply(msg, info);

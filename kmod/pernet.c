@@ -27,6 +27,9 @@ static int __net_init truth_net_init(struct net *net)
 	xa_init(&tn->groups);
 	tn->n_groups = 0;
 	truth_clocks_init(&tn->clocks);
+	atomic64_set(&tn->fp_stats.malformed, 0);
+	atomic64_set(&tn->fp_stats.fragments, 0);
+	atomic64_set(&tn->fp_stats.no_group, 0);
 	return 0;
 }
 

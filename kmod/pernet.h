@@ -2,11 +2,22 @@
 #ifndef _TRUTH_PERNET_H
 #define _TRUTH_PERNET_H
 
+#include <linux/atomic.h>
 #include <linux/mutex.h>
 #include <linux/xarray.h>
 #include <net/net_namespace.h>
 
 #include "clocks.h"
+
+/*
+ * The fast path's counters of datagrams that name no group of the
+ * namespace (TRUTH_A_STATS_FP_NS_*); bumped from softirq on any CPU.
+ */
+struct truth_fp_ns_stats {
+	atomic64_t malformed;	/* UDP on the port, not a truth datagram */
+	atomic64_t fragments;	/* IP fragments on the port */
+	atomic64_t no_group;	/* naming a group we do not have */
+};
 
 /*
  * Everything truth.ko keeps for one network namespace.
@@ -24,6 +35,7 @@ struct truth_net {
 	struct xarray groups;		/* id -> struct truth_group, RCU readers */
 	unsigned int n_groups;		/* under config_lock */
 	struct truth_clocks clocks;	/* the namespace's Lamport and HLC */
+	struct truth_fp_ns_stats fp_stats;	/* fast path, no group named */
 };
 
 struct truth_net *truth_net(const struct net *net);

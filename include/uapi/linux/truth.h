@@ -86,6 +86,13 @@
  *                                from disk by the agent after a restart)
  *     TRUTH_A_GROUP_NAME:        NLA_NUL_STRING, optional, at most
  *                                TRUTH_GROUP_NAME_MAX - 1 bytes; a label
+ *     TRUTH_A_GROUP_KEY:         NLA_BINARY, optional, exactly
+ *                                TRUTH_WIRE_KEY_LEN bytes; the group's wire
+ *                                key (the MAC key of "The wire" below).
+ *                                Write-only: no reply, dump or event ever
+ *                                carries it.  Without a key the fast path
+ *                                authenticates nothing and passes every
+ *                                datagram of the group up unchanged.
  *
  *   A zero total weight (only learners) is -EINVAL, as is a threshold above
  *   the total weight: no quorum could ever form.
@@ -112,6 +119,10 @@
  *                                entries must not count toward a commit
  *     TRUTH_A_GROUP_ROLE:        NLA_U32, enum truth_role
  *     TRUTH_A_GROUP_NAME:        as for NEW
+ *     TRUTH_A_GROUP_KEY:         as for NEW; replaces the key (the replay
+ *                                windows stay: sequence numbers are per
+ *                                sender, not per key).  A key cannot be
+ *                                removed, only replaced.
  *     TRUTH_A_GROUP_FLAGS:       NLA_U32, enum truth_group_flag bits; unknown
  *                                bits are rejected:
  *       TRUTH_GROUP_F_RESET_MATCH: set every match index to 0, as a newly
@@ -133,9 +144,10 @@
  *   replies with one group; as a dump (NLM_F_DUMP) it takes nothing and
  *   replies with every group of the namespace in ascending id order.  Each
  *   reply carries TRUTH_A_GROUP_ID, _SELF, _TERM, _TERM_START, _ROLE,
- *   _THRESHOLD, _COMMIT, _NAME (only if set) and one TRUTH_A_GROUP_MEMBER per
- *   member with TRUTH_A_MEMBER_NODE, _WEIGHT and _MATCH (NLA_U64, the
- *   member's match index).
+ *   _THRESHOLD, _COMMIT, _NAME (only if set), _KEYED (NLA_U8, 1 if a wire
+ *   key was set, else 0; the key itself is never sent) and one
+ *   TRUTH_A_GROUP_MEMBER per member with TRUTH_A_MEMBER_NODE, _WEIGHT and
+ *   _MATCH (NLA_U64, the member's match index).
  *
  * TRUTH_CMD_GROUP_ACK (admin)
  * ---------------------------
@@ -243,6 +255,41 @@
  *                                     listens); fewer than the advances when
  *                                     advances were coalesced
  *
+ *   The eBPF fast path's counters of the group (Documentation/fastpath.md);
+ *   every datagram the tc ingress hook looks at lands in exactly one of
+ *   ACKS, PASSED, BAD_MAC, REPLAY, STALE, MALFORMED, NOT_FOR_US, NO_KEY
+ *   (or in a namespace counter below when no group can be named):
+ *
+ *     TRUTH_A_STATS_FP_ACKS:          ACKs counted in the kernel and consumed
+ *                                     (also counted in _ACKS above)
+ *     TRUTH_A_STATS_FP_PASSED:        authentic datagrams passed up
+ *                                     unchanged (other types; ACKs while not
+ *                                     leader)
+ *     TRUTH_A_STATS_FP_BAD_MAC:       dropped: the MAC did not match
+ *     TRUTH_A_STATS_FP_REPLAY:        dropped: sequence number seen before
+ *                                     or below the replay window
+ *     TRUTH_A_STATS_FP_STALE:         authentic ACKs of another term, passed
+ *                                     up
+ *     TRUTH_A_STATS_FP_MALFORMED:     a header rule broken (include/truth/
+ *                                     wire.h), passed up unchanged
+ *     TRUTH_A_STATS_FP_NOT_FOR_US:    receiver is not SELF, or the sender is
+ *                                     not a member (or is SELF); passed up
+ *     TRUTH_A_STATS_FP_NO_KEY:        the group has no key; passed up
+ *     TRUTH_A_STATS_FP_STAMPED:       egress datagrams stamped
+ *     TRUTH_A_STATS_FP_OBSERVED:      ingress datagrams whose clocks were
+ *                                     merged
+ *
+ *   and the namespace's counters (the same in every group's reply, not
+ *   reset by STATS_RESET), for datagrams that name no group:
+ *
+ *     TRUTH_A_STATS_FP_NS_MALFORMED:  UDP on the port that is not a truth
+ *                                     datagram (short, bad magic, bad UDP
+ *                                     length)
+ *     TRUTH_A_STATS_FP_NS_FRAGMENTS:  IP fragments on the port (passed up:
+ *                                     the fast path never reassembles)
+ *     TRUTH_A_STATS_FP_NS_NO_GROUP:   well-formed headers naming a group this
+ *                                     namespace does not have
+ *
  * TRUTH_CMD_STATS_RESET (admin)
  * -----------------------------
  *   TRUTH_A_STATS_GROUP_ID required.  Sets every counter to zero.
@@ -345,6 +392,8 @@ enum truth_group_attr {
 	TRUTH_A_GROUP_FLAGS,
 	TRUTH_A_GROUP_NODE,
 	TRUTH_A_GROUP_INDEX,
+	TRUTH_A_GROUP_KEY,
+	TRUTH_A_GROUP_KEYED,
 	__TRUTH_A_GROUP_MAX
 };
 
@@ -394,6 +443,19 @@ enum truth_stats_attr {
 	TRUTH_A_STATS_ACKS_STALE,
 	TRUTH_A_STATS_COMMIT_ADVANCES,
 	TRUTH_A_STATS_COMMIT_EVENTS,
+	TRUTH_A_STATS_FP_ACKS,
+	TRUTH_A_STATS_FP_PASSED,
+	TRUTH_A_STATS_FP_BAD_MAC,
+	TRUTH_A_STATS_FP_REPLAY,
+	TRUTH_A_STATS_FP_STALE,
+	TRUTH_A_STATS_FP_MALFORMED,
+	TRUTH_A_STATS_FP_NOT_FOR_US,
+	TRUTH_A_STATS_FP_NO_KEY,
+	TRUTH_A_STATS_FP_STAMPED,
+	TRUTH_A_STATS_FP_OBSERVED,
+	TRUTH_A_STATS_FP_NS_MALFORMED,
+	TRUTH_A_STATS_FP_NS_FRAGMENTS,
+	TRUTH_A_STATS_FP_NS_NO_GROUP,
 	__TRUTH_A_STATS_MAX
 };
 
@@ -592,6 +654,25 @@ struct truth_wire_rx {
 	__be64	rx;		/* this datagram's receive time */
 	__u8	rx_src;		/* enum truth_wire_tsrc */
 	__u8	reserved[7];
+};
+
+/*
+ * The fast path: truth.ko registers kfuncs for BPF_PROG_TYPE_SCHED_CLS that
+ * bpf/truth.bpf.c calls from tc ingress and egress (Documentation/
+ * fastpath.md).  Each takes the program's context and the UDP port the
+ * agents use, and returns what the program should do with the packet:
+ *
+ *   int truth_kf_ack(struct __sk_buff *skb, __u32 port);      ingress
+ *   int truth_kf_observe(struct __sk_buff *skb, __u32 port);  ingress
+ *   int truth_kf_stamp(struct __sk_buff *skb, __u32 port);    egress
+ */
+enum truth_fp_verdict {
+	TRUTH_FP_PASS,		/* let it through (possibly stamped) */
+	TRUTH_FP_CONSUME,	/* counted in the kernel: TC_ACT_SHOT */
+	TRUTH_FP_DROP,		/* bad MAC or replay: TC_ACT_SHOT */
+	TRUTH_FP_NOT_ACK,	/* truth_kf_ack only: an intact datagram of
+				 * another type, not counted: call
+				 * truth_kf_observe */
 };
 
 #endif /* _UAPI_LINUX_TRUTH_H */

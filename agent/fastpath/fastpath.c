@@ -70,23 +70,26 @@ static int fp_check_env(char *err, size_t errlen)
 	return 0;
 }
 
-static struct bpf_tc_hook fp_hook(int ifindex, enum bpf_tc_attach_point where)
+/*
+ * Filled in place: libbpf refuses a hook whose padding is not zero, and a
+ * struct returned by value need not keep its padding zero.
+ */
+static void fp_hook(struct bpf_tc_hook *h, int ifindex,
+		    enum bpf_tc_attach_point where)
 {
-	struct bpf_tc_hook h;
-
-	memset(&h, 0, sizeof(h));
-	h.sz = sizeof(h);
-	h.ifindex = ifindex;
-	h.attach_point = where;
-	return h;
+	memset(h, 0, sizeof(*h));
+	h->sz = sizeof(*h);
+	h->ifindex = ifindex;
+	h->attach_point = where;
 }
 
 static int fp_attach_one(struct fp_if *fi, enum bpf_tc_attach_point where,
 			 int prog_fd)
 {
-	struct bpf_tc_hook h = fp_hook(fi->ifindex, where);
+	struct bpf_tc_hook h;
 	struct bpf_tc_opts o;
 
+	fp_hook(&h, fi->ifindex, where);
 	memset(&o, 0, sizeof(o));
 	o.sz = sizeof(o);
 	o.handle = TRUTH_FASTPATH_HANDLE;
@@ -107,15 +110,15 @@ static void fp_detach_if(struct fp_if *fi)
 	o.handle = TRUTH_FASTPATH_HANDLE;
 	o.priority = TRUTH_FASTPATH_PRIO;
 	if (fi->in) {
-		h = fp_hook(fi->ifindex, BPF_TC_INGRESS);
+		fp_hook(&h, fi->ifindex, BPF_TC_INGRESS);
 		bpf_tc_detach(&h, &o);
 	}
 	if (fi->out) {
-		h = fp_hook(fi->ifindex, BPF_TC_EGRESS);
+		fp_hook(&h, fi->ifindex, BPF_TC_EGRESS);
 		bpf_tc_detach(&h, &o);
 	}
 	if (fi->created_hook) {
-		h = fp_hook(fi->ifindex, BPF_TC_INGRESS | BPF_TC_EGRESS);
+		fp_hook(&h, fi->ifindex, BPF_TC_INGRESS | BPF_TC_EGRESS);
 		bpf_tc_hook_destroy(&h);
 	}
 	fi->in = fi->out = fi->created_hook = false;
@@ -196,7 +199,7 @@ struct truth_fastpath *truth_fastpath_attach(const char *const *ifnames, int n,
 	for (i = 0; i < n; i++, fp->n++) {
 		struct fp_if *fi = &fp->ifs[i];
 
-		h = fp_hook(fi->ifindex, BPF_TC_INGRESS | BPF_TC_EGRESS);
+		fp_hook(&h, fi->ifindex, BPF_TC_INGRESS | BPF_TC_EGRESS);
 		ret = bpf_tc_hook_create(&h);
 		if (ret && ret != -EEXIST)
 			goto err_attach;

@@ -21,6 +21,19 @@ static const struct {
 	{ TRUTH_A_STATS_ACKS_STALE, "acks_stale" },
 	{ TRUTH_A_STATS_COMMIT_ADVANCES, "commit_advances" },
 	{ TRUTH_A_STATS_COMMIT_EVENTS, "commit_events" },
+	{ TRUTH_A_STATS_FP_ACKS, "fp_acks" },
+	{ TRUTH_A_STATS_FP_PASSED, "fp_passed" },
+	{ TRUTH_A_STATS_FP_BAD_MAC, "fp_bad_mac" },
+	{ TRUTH_A_STATS_FP_REPLAY, "fp_replay" },
+	{ TRUTH_A_STATS_FP_STALE, "fp_stale" },
+	{ TRUTH_A_STATS_FP_MALFORMED, "fp_malformed" },
+	{ TRUTH_A_STATS_FP_NOT_FOR_US, "fp_not_for_us" },
+	{ TRUTH_A_STATS_FP_NO_KEY, "fp_no_key" },
+	{ TRUTH_A_STATS_FP_STAMPED, "fp_stamped" },
+	{ TRUTH_A_STATS_FP_OBSERVED, "fp_observed" },
+	{ TRUTH_A_STATS_FP_NS_MALFORMED, "fp_ns_malformed" },
+	{ TRUTH_A_STATS_FP_NS_FRAGMENTS, "fp_ns_fragments" },
+	{ TRUTH_A_STATS_FP_NS_NO_GROUP, "fp_ns_no_group" },
 };
 
 static int stats_print(struct nl_msg *msg, void *arg)

@@ -124,6 +124,25 @@ static void fp_detach_if(struct fp_if *fi)
 	fi->in = fi->out = fi->created_hook = false;
 }
 
+int truth_fastpath_remove(const char *const *ifnames, int n, char *err,
+			  size_t errlen)
+{
+	struct fp_if fi;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		memset(&fi, 0, sizeof(fi));
+		fi.ifindex = (int)if_nametoindex(ifnames[i]);
+		if (!fi.ifindex) {
+			fp_err(err, errlen, "no interface '%s'", ifnames[i]);
+			return -ENODEV;
+		}
+		fi.in = fi.out = true;
+		fp_detach_if(&fi);
+	}
+	return 0;
+}
+
 void truth_fastpath_detach(struct truth_fastpath *fp)
 {
 	int i;
@@ -132,6 +151,14 @@ void truth_fastpath_detach(struct truth_fastpath *fp)
 		return;
 	for (i = 0; i < fp->n; i++)
 		fp_detach_if(&fp->ifs[i]);
+	truth__destroy(fp->skel);
+	free(fp);
+}
+
+void truth_fastpath_release(struct truth_fastpath *fp)
+{
+	if (!fp)
+		return;
 	truth__destroy(fp->skel);
 	free(fp);
 }

@@ -36,6 +36,22 @@ struct truth_fastpath *truth_fastpath_attach(const char *const *ifnames, int n,
 /* Detaches the filters, removes the qdiscs it created, frees @fp (or NULL). */
 void truth_fastpath_detach(struct truth_fastpath *fp);
 
+/*
+ * Frees @fp and leaves the filters attached (tc holds the programs): for a
+ * by-hand attach that outlives the process.  truth_fastpath_remove() takes
+ * them off again.
+ */
+void truth_fastpath_release(struct truth_fastpath *fp);
+
+/*
+ * Removes the fast-path filters (whoever attached them) from the @n
+ * interfaces @ifnames, leaving the clsact qdiscs: for a crashed agent, or a
+ * by-hand attach.  0, or -errno with a reason in @err; an interface
+ * without the filters is not an error.
+ */
+int truth_fastpath_remove(const char *const *ifnames, int n, char *err,
+			  size_t errlen);
+
 /* Where the filters sit on every interface. */
 #define TRUTH_FASTPATH_HANDLE	0x7472	/* "tr" */
 #define TRUTH_FASTPATH_PRIO	0x7472

@@ -31,7 +31,7 @@ if [ -z "${TRUTH_IN_NETNS:-}" ]; then
 	exit $?
 fi
 
-tap_plan 14
+tap_plan 15
 
 tap_check "group add" $ctl group add 70 self 1 members 1,2,3 role leader term 1 term-start 1 name demo
 out=$($ctl show)
@@ -47,6 +47,10 @@ out=$($ctl show --json)
 case "$out" in *'"id":70,"name":"demo","self":1,"role":"leader","term":1,"term_start":1,"threshold":2,"commit":4,'*'{"node":3,"weight":1,"match":4}'*)
 	tap_ok "show --json has the commit index and match indexes" ;;
 *) tap_fail "show --json has the commit index and match indexes"; echo "# $out" ;; esac
+
+out=$($ctl show)
+case "$out" in *'group 70 fast path: acks 0 passed 0 bad_mac 0'*) tap_ok "show prints the fast-path counters" ;;
+*) tap_fail "show prints the fast-path counters"; printf '%s\n' "$out" | sed 's/^/# /' ;; esac
 
 out=$($ctl stats 70 --json)
 case "$out" in *'"acks":2,"acks_local":1'*'"commit_advances":1,"commit_events":1'*) tap_ok "stats" ;;

@@ -76,6 +76,7 @@ KMOD_SRCS	:= $(wildcard kmod/*.c kmod/*.h kmod/Kbuild include/truth/*.h include/
 
 .PHONY: all build deps kmod bpf agent selftests check check-host check-vm check-harness \
 	demo vm vm-shell sparse install dkms-install dkms-uninstall style torture bench bench-clock \
+	bench-fastpath \
 	clean help
 
 # deps first, then the build in a fresh make: on a new machine the kernel
@@ -107,6 +108,7 @@ help:
 	@echo '  torture        long randomised runs (SEEDS=N)'
 	@echo '  bench          benchmarks (tables of ratios against peers)'
 	@echo '  bench-clock    clock-sync epsilon vs chrony in the VM (table with ratios)'
+	@echo '  bench-fastpath in the VM: ACKs counted in the kernel vs a user-space counter (ACKS=N)'
 	@echo '  clean          remove build products'
 	@echo 'Variables: KDIR=<kernel build dir> (default Debian 6.12 cloud headers),'
 	@echo '  W=1 (extra kernel warnings), VM_TIMEOUT=<s>, SEEDS=<n>'
@@ -212,6 +214,10 @@ bench: all
 # truth's clock error bound against chrony's, in the VM (not a test)
 bench-clock: all
 	@scripts/bench-clock.sh
+
+# ACKs counted in the kernel against a user-space counter, in the VM (not a test)
+bench-fastpath: all
+	@scripts/bench-fastpath.sh $(ACKS)
 
 demo: all
 	@scripts/demo.sh

@@ -105,4 +105,103 @@ TEST(attach_twice_is_one_filter_and_detach_leaves_nothing)
 	EXPECT_EQ(0, truth_module_unload());
 }
 
+/* A reply's raw bytes, to look for the key anywhere in them. */
+struct raw {
+	char buf[8192];
+	int len;
+	int keyed;		/* TRUTH_A_GROUP_KEYED, -1 if absent */
+	int has_key_attr;	/* a TRUTH_A_GROUP_KEY attribute came back */
+};
+
+static int raw_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	const struct nlattr *tb[TNL_MAXATTR + 1];
+	struct raw *r = arg;
+
+	if (nlh->nlmsg_len <= sizeof(r->buf) - r->len) {
+		memcpy(r->buf + r->len, nlh, nlh->nlmsg_len);
+		r->len += nlh->nlmsg_len;
+	}
+	tnl_parse(tnl_attrs(nlh), tnl_attrs_len(nlh), tb);
+	if (tb[TRUTH_A_GROUP_KEYED])
+		r->keyed = *(const __u8 *)tnl_data(tb[TRUTH_A_GROUP_KEYED]);
+	if (tb[TRUTH_A_GROUP_KEY])
+		r->has_key_attr = 1;
+	return 0;
+}
+
+static bool has_key_bytes(const struct raw *r)
+{
+	int i;
+
+	for (i = 0; i + TRUTH_WIRE_KEY_LEN <= r->len; i++)
+		if (!memcmp(r->buf + i, fp_key, TRUTH_WIRE_KEY_LEN))
+			return true;
+	return false;
+}
+
+TEST(key_is_write_only_and_exactly_32_bytes)
+{
+	uint8_t long_key[TRUTH_WIRE_KEY_LEN + 1] = { 0 };
+	struct raw r;
+	struct tmsg m;
+	struct tnl t;
+
+	ASSERT_EQ(0, truth_module_load());
+	ASSERT_EQ(0, tnl_open(&t));
+	truth_group_remove(&t, FP_G);
+	ASSERT_EQ(0, fp_group_new(&t, 1, TRUTH_ROLE_LEADER, NULL));
+
+	memset(&r, 0, sizeof(r));
+	r.keyed = -1;
+	tmsg_init(&m, &t, TRUTH_CMD_GROUP_GET, 0);
+	tmsg_u32(&m, TRUTH_A_GROUP_ID, FP_G);
+	ASSERT_EQ(0, tnl_talk(&t, &m, raw_cb, &r));
+	EXPECT_EQ(0, r.keyed);
+
+	/* wrong lengths: -EINVAL with a reason, nothing set */
+	tmsg_init(&m, &t, TRUTH_CMD_GROUP_SET, 0);
+	tmsg_u32(&m, TRUTH_A_GROUP_ID, FP_G);
+	tmsg_put(&m, TRUTH_A_GROUP_KEY, fp_key, TRUTH_WIRE_KEY_LEN - 1);
+	EXPECT_EQ(-EINVAL, tnl_talk(&t, &m, NULL, NULL));
+	EXPECT_NE(0, t.ext_msg[0]);
+	tmsg_init(&m, &t, TRUTH_CMD_GROUP_SET, 0);
+	tmsg_u32(&m, TRUTH_A_GROUP_ID, FP_G);
+	tmsg_put(&m, TRUTH_A_GROUP_KEY, long_key, sizeof(long_key));
+	EXPECT_EQ(-EINVAL, tnl_talk(&t, &m, NULL, NULL));
+	/* KEYED is read-only */
+	tmsg_init(&m, &t, TRUTH_CMD_GROUP_SET, 0);
+	tmsg_u32(&m, TRUTH_A_GROUP_ID, FP_G);
+	tmsg_put(&m, TRUTH_A_GROUP_KEYED, "\1", 1);
+	EXPECT_EQ(-EINVAL, tnl_talk(&t, &m, NULL, NULL));
+
+	memset(&r, 0, sizeof(r));
+	r.keyed = -1;
+	tmsg_init(&m, &t, TRUTH_CMD_GROUP_GET, 0);
+	tmsg_u32(&m, TRUTH_A_GROUP_ID, FP_G);
+	ASSERT_EQ(0, tnl_talk(&t, &m, raw_cb, &r));
+	EXPECT_EQ(0, r.keyed);
+
+	tmsg_init(&m, &t, TRUTH_CMD_GROUP_SET, 0);
+	tmsg_u32(&m, TRUTH_A_GROUP_ID, FP_G);
+	tmsg_put(&m, TRUTH_A_GROUP_KEY, fp_key, TRUTH_WIRE_KEY_LEN);
+	EXPECT_EQ(0, tnl_talk(&t, &m, NULL, NULL)) TH_LOG("%s", t.ext_msg);
+
+	/* get and dump: KEYED, never the key */
+	memset(&r, 0, sizeof(r));
+	r.keyed = -1;
+	tmsg_init(&m, &t, TRUTH_CMD_GROUP_GET, 0);
+	tmsg_u32(&m, TRUTH_A_GROUP_ID, FP_G);
+	ASSERT_EQ(0, tnl_talk(&t, &m, raw_cb, &r));
+	tmsg_init(&m, &t, TRUTH_CMD_GROUP_GET, NLM_F_DUMP);
+	ASSERT_EQ(0, tnl_talk(&t, &m, raw_cb, &r));
+	EXPECT_EQ(1, r.keyed);
+	EXPECT_EQ(0, r.has_key_attr);
+	EXPECT_FALSE(has_key_bytes(&r));
+
+	truth_group_remove(&t, FP_G);
+	tnl_close(&t);
+	EXPECT_EQ(0, truth_module_unload());
+}
+
 TEST_HARNESS_MAIN

@@ -5,7 +5,7 @@
  * differently:
  *
  *   __bpf_kfunc              6.2+, before: plain noinline functions
- *   __bpf_kfunc_start_defs   6.7+, before: a diagnostic push by hand
+ *   __bpf_kfunc_start_defs   6.7+, before: nothing (the kfuncs have prototypes)
  *   BTF_KFUNCS_START/END     6.8+, before: BTF_SET8_START/END
  */
 #ifndef _TRUTH_COMPAT_H
@@ -15,15 +15,13 @@
 #include <linux/btf_ids.h>
 
 #ifndef __bpf_kfunc
-#define __bpf_kfunc __used noinline
+#define __bpf_kfunc noinline	/* BTF_ID_FLAGS() references it */
 #endif
 
+/* our kfuncs have prototypes (fastpath.h): nothing to silence */
 #ifndef __bpf_kfunc_start_defs
-#define __bpf_kfunc_start_defs()					\
-	__diag_push();							\
-	__diag_ignore_all("-Wmissing-prototypes",			\
-			  "Global kfuncs as their definitions will be in BTF")
-#define __bpf_kfunc_end_defs() __diag_pop()
+#define __bpf_kfunc_start_defs()
+#define __bpf_kfunc_end_defs()
 #endif
 
 #ifndef BTF_KFUNCS_START

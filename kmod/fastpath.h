@@ -8,8 +8,14 @@
 
 #include "clocks.h"
 
+struct __sk_buff;
 struct truth_group;
 struct truth_net;
+
+/* The kfuncs (include/uapi/linux/truth.h, "The fast path"). */
+int truth_kf_ack(struct __sk_buff *ctx, u32 port);
+int truth_kf_observe(struct __sk_buff *ctx, u32 port);
+int truth_kf_stamp(struct __sk_buff *ctx, u32 port);
 
 #define TRUTH_VC_LEN	sizeof(struct truth_wire_vc)
 #define TRUTH_PROBE_LEN	sizeof(struct truth_wire_probe)

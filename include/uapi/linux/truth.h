@@ -670,9 +670,10 @@ enum truth_fp_verdict {
 	TRUTH_FP_PASS,		/* let it through (possibly stamped) */
 	TRUTH_FP_CONSUME,	/* counted in the kernel: TC_ACT_SHOT */
 	TRUTH_FP_DROP,		/* bad MAC or replay: TC_ACT_SHOT */
-	TRUTH_FP_NOT_ACK,	/* truth_kf_ack only: an intact datagram of
-				 * another type, not counted: call
-				 * truth_kf_observe */
+	/* truth_kf_ack only: an intact datagram of another type, not
+	 * counted; the program calls truth_kf_observe for it
+	 */
+	TRUTH_FP_NOT_ACK,
 };
 
 #endif /* _UAPI_LINUX_TRUTH_H */

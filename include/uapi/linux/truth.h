@@ -398,6 +398,8 @@ enum truth_group_attr {
 };
 
 #define TRUTH_A_GROUP_MAX (__TRUTH_A_GROUP_MAX - 1)
+/* for #ifdef in user space: this API takes group keys (the fast path) */
+#define TRUTH_A_GROUP_KEY TRUTH_A_GROUP_KEY
 
 enum truth_member_attr {
 	TRUTH_A_MEMBER_UNSPEC,

@@ -386,7 +386,7 @@ __bpf_kfunc int truth_kf_ack(struct __sk_buff *ctx, u32 port)
 	    truth_wire_check(p.hdr, p.len) == TRUTH_WIRE_OK)
 		return TRUTH_FP_NOT_ACK;
 
-	s = this_cpu_ptr(&truth_fp_scratch);
+	s = truth_fp_scratch_get();
 	rcu_read_lock();
 	if (truth_fp_auth(&p, s, &g, &v) != TRUTH_FP_AUTH_OK)
 		goto out;
@@ -442,7 +442,7 @@ __bpf_kfunc int truth_kf_observe(struct __sk_buff *ctx, u32 port)
 			truth_fp_count_ns(&p, r);
 		return TRUTH_FP_PASS;
 	}
-	s = this_cpu_ptr(&truth_fp_scratch);
+	s = truth_fp_scratch_get();
 	rcu_read_lock();
 	if (truth_fp_auth(&p, s, &g, &v) != TRUTH_FP_AUTH_OK)
 		goto out;

@@ -2,6 +2,7 @@
 #ifndef _TRUTH_FASTPATH_H
 #define _TRUTH_FASTPATH_H
 
+#include <linux/lockdep.h>
 #include <linux/percpu.h>
 #include <linux/skbuff.h>
 #include <uapi/linux/truth.h>
@@ -49,6 +50,13 @@ struct truth_fp_scratch {
 };
 
 DECLARE_PER_CPU(struct truth_fp_scratch, truth_fp_scratch);
+
+/* tc runs with BHs off: nothing else on this CPU uses the area meanwhile */
+static inline struct truth_fp_scratch *truth_fp_scratch_get(void)
+{
+	lockdep_assert_in_softirq();
+	return this_cpu_ptr(&truth_fp_scratch);
+}
 
 enum truth_fp_parse truth_fp_parse(struct sk_buff *skb, u32 port,
 				   struct truth_fp_pkt *p);

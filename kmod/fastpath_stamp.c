@@ -139,7 +139,7 @@ __bpf_kfunc int truth_kf_stamp(struct __sk_buff *ctx, u32 port)
 	if (skb_ensure_writable(skb, skb->len))
 		return TRUTH_FP_PASS;
 
-	s = this_cpu_ptr(&truth_fp_scratch);
+	s = truth_fp_scratch_get();
 	rcu_read_lock();
 	g = truth_fp_group(&p, key, false);
 	if (!g)

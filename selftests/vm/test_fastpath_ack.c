@@ -190,6 +190,23 @@ TEST_F(fp, acks_advance_commit_per_rule)
 	ASSERT_EQ(0, truth_group_get(&self->tl, FP_G, &grp));
 	EXPECT_EQ(50, grp.members[1].match);
 	EXPECT_EQ(60, grp.members[2].match);
+
+	/* no longer leader: authentic ACKs go up to the agent, uncounted */
+	{
+		struct tmsg m;
+
+		tmsg_init(&m, &self->tl, TRUTH_CMD_GROUP_SET, 0);
+		tmsg_u32(&m, TRUTH_A_GROUP_ID, FP_G);
+		tmsg_u32(&m, TRUTH_A_GROUP_ROLE, TRUTH_ROLE_FOLLOWER);
+		ASSERT_EQ(0, tnl_talk(&self->tl, &m, NULL, NULL));
+	}
+	len = fp_ack((uint8_t *)buf, sizeof(buf), 3, 1, FP_G, FP_TERM, 99,
+		     ++seq[3], fp_key);
+	ASSERT_EQ(0, send_wait(self, variant, true, buf, len, &s));
+	EXPECT_EQ(1, s.v[TRUTH_A_STATS_FP_PASSED]);
+	EXPECT_EQ(6, s.v[TRUTH_A_STATS_FP_ACKS]);
+	EXPECT_EQ(len, leader_recv(self, ev, sizeof(ev)));
+	EXPECT_EQ(60, commit_of(&self->tl));
 }
 
 /* One hostile datagram: which counter it must land in, whether it goes up. */

@@ -126,7 +126,7 @@ static enum truth_fp_parse truth_fp_parse6(struct truth_fp_pkt *p, u32 port)
 
 /* Finds the truth datagram to @port in @skb; offsets are from skb->data. */
 enum truth_fp_parse truth_fp_parse(struct sk_buff *skb, u32 port,
-					  struct truth_fp_pkt *p)
+				   struct truth_fp_pkt *p)
 {
 	p->skb = skb;
 	p->tn = NULL;
@@ -151,7 +151,7 @@ enum truth_fp_parse truth_fp_parse(struct sk_buff *skb, u32 port,
  * shorter than its checked length said (cannot happen).
  */
 int truth_fp_mac(const struct truth_fp_pkt *p, const u8 *key,
-			u8 out[TRUTH_WIRE_MAC_LEN])
+		 u8 out[TRUTH_WIRE_MAC_LEN])
 {
 	u32 auth = truth_wire_auth_len(p->hdr[7], truth_wire_get16(p->hdr + 20));
 	struct blake2s_state st;
@@ -178,7 +178,7 @@ int truth_fp_mac(const struct truth_fp_pkt *p, const u8 *key,
  * datagram counted) if there is none or it has no key.  RCU held.
  */
 struct truth_group *truth_fp_group(struct truth_fp_pkt *p, u8 *key,
-					  bool count)
+				   bool count)
 {
 	struct truth_group *g;
 

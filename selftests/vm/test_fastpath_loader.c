@@ -130,6 +130,21 @@ static int raw_cb(const struct nlmsghdr *nlh, void *arg)
 	return 0;
 }
 
+/* GROUP_GET of FP_G (or a dump) appended to @r; @fresh starts over. */
+static int get_raw(struct tnl *t, struct raw *r, bool dump, bool fresh)
+{
+	struct tmsg m;
+
+	if (fresh) {
+		memset(r, 0, sizeof(*r));
+		r->keyed = -1;
+	}
+	tmsg_init(&m, t, TRUTH_CMD_GROUP_GET, dump ? NLM_F_DUMP : 0);
+	if (!dump)
+		tmsg_u32(&m, TRUTH_A_GROUP_ID, FP_G);
+	return tnl_talk(t, &m, raw_cb, r);
+}
+
 static bool has_key_bytes(const struct raw *r)
 {
 	int i;
@@ -152,11 +167,7 @@ TEST(key_is_write_only_and_exactly_32_bytes)
 	truth_group_remove(&t, FP_G);
 	ASSERT_EQ(0, fp_group_new(&t, 1, TRUTH_ROLE_LEADER, NULL));
 
-	memset(&r, 0, sizeof(r));
-	r.keyed = -1;
-	tmsg_init(&m, &t, TRUTH_CMD_GROUP_GET, 0);
-	tmsg_u32(&m, TRUTH_A_GROUP_ID, FP_G);
-	ASSERT_EQ(0, tnl_talk(&t, &m, raw_cb, &r));
+	ASSERT_EQ(0, get_raw(&t, &r, false, true));
 	EXPECT_EQ(0, r.keyed);
 
 	/* wrong lengths: -EINVAL with a reason, nothing set */
@@ -175,11 +186,7 @@ TEST(key_is_write_only_and_exactly_32_bytes)
 	tmsg_put(&m, TRUTH_A_GROUP_KEYED, "\1", 1);
 	EXPECT_EQ(-EINVAL, tnl_talk(&t, &m, NULL, NULL));
 
-	memset(&r, 0, sizeof(r));
-	r.keyed = -1;
-	tmsg_init(&m, &t, TRUTH_CMD_GROUP_GET, 0);
-	tmsg_u32(&m, TRUTH_A_GROUP_ID, FP_G);
-	ASSERT_EQ(0, tnl_talk(&t, &m, raw_cb, &r));
+	ASSERT_EQ(0, get_raw(&t, &r, false, true));
 	EXPECT_EQ(0, r.keyed);
 
 	tmsg_init(&m, &t, TRUTH_CMD_GROUP_SET, 0);
@@ -188,13 +195,8 @@ TEST(key_is_write_only_and_exactly_32_bytes)
 	EXPECT_EQ(0, tnl_talk(&t, &m, NULL, NULL)) TH_LOG("%s", t.ext_msg);
 
 	/* get and dump: KEYED, never the key */
-	memset(&r, 0, sizeof(r));
-	r.keyed = -1;
-	tmsg_init(&m, &t, TRUTH_CMD_GROUP_GET, 0);
-	tmsg_u32(&m, TRUTH_A_GROUP_ID, FP_G);
-	ASSERT_EQ(0, tnl_talk(&t, &m, raw_cb, &r));
-	tmsg_init(&m, &t, TRUTH_CMD_GROUP_GET, NLM_F_DUMP);
-	ASSERT_EQ(0, tnl_talk(&t, &m, raw_cb, &r));
+	ASSERT_EQ(0, get_raw(&t, &r, false, true));
+	ASSERT_EQ(0, get_raw(&t, &r, true, false));
 	EXPECT_EQ(1, r.keyed);
 	EXPECT_EQ(0, r.has_key_attr);
 	EXPECT_FALSE(has_key_bytes(&r));

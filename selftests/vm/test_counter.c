@@ -16,6 +16,7 @@
  */
 
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -368,6 +369,63 @@ TEST_F(counter, auto_without_the_module)
 	ASSERT_EQ(0, truth_module_load());
 	ASSERT_NE(NULL, c);
 	ASSERT_EQ(0, tnl_open(&self->t));
+}
+
+#define RACE_ACKS	3000
+
+/* Another acker of our group (the fast path, later): nodes 2 and 3. */
+static void *race_acker(void *arg)
+{
+	struct tnl t;
+	__u64 i;
+
+	if (tnl_open(&t))
+		return (void *)1;
+	for (i = 1; i <= RACE_ACKS; i++)
+		if (truth_ack(&t, GID, 1, 2 + (i & 1), i))
+			break;
+	tnl_close(&t);
+	return (void *)(uintptr_t)(i <= RACE_ACKS);
+}
+
+TEST_F(counter, acks_racing_from_another_socket)
+{
+	struct truth_counter_cfg cfg;
+	struct truth_counter *c;
+	uint64_t v = 0, last = 0, reports = 0;
+	struct tgroup g;
+	pthread_t th;
+	void *res;
+	char err[256];
+	int i, ret;
+
+	cfg_3(&cfg, TRUTH_COUNTER_KERNEL);
+	c = truth_counter_open(&cfg, err, sizeof(err));
+	ASSERT_NE(NULL, c) TH_LOG("%s", err);
+	ASSERT_EQ(0, truth_counter_set_term(c, 1, 1, true));
+	ASSERT_EQ(0, pthread_create(&th, NULL, race_acker, NULL));
+	for (i = 1; i <= RACE_ACKS; i++) {
+		ASSERT_EQ(0, truth_counter_ack(c, 1, 1, i));
+		ret = truth_counter_poll(c, &v);
+		ASSERT_LE(0, ret);
+		if (ret) {
+			ASSERT_LT(last, v);	/* strictly increasing */
+			last = v;
+			reports++;
+		}
+	}
+	ASSERT_EQ(0, pthread_join(th, &res));
+	ASSERT_EQ(NULL, res);
+	/* every advance, folded or not, was sent before its ack returned */
+	ret = truth_counter_poll(c, &v);
+	if (ret == 1)
+		last = v;
+	ASSERT_EQ(0, truth_group_get(&self->t, GID, &g));
+	EXPECT_EQ(RACE_ACKS, g.commit);
+	EXPECT_EQ(g.commit, last);
+	TH_LOG("%llu reports for %d advances by two writers",
+	       (unsigned long long)reports + (ret == 1), RACE_ACKS);
+	truth_counter_close(c);
 }
 
 /* Namespace B: the same group id, its own commits, none of A's. */

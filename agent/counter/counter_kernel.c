@@ -369,6 +369,16 @@ void truth_kc_close(struct truth_counter *c)
 	kc_free(c);
 }
 
+bool truth_kc_lost(struct truth_counter *c)
+{
+	struct kc_group g;
+
+	/* ENOENT: no such group, or (module gone) no such family */
+	if (c->k.created && kc_get(c, &g) == -ENOENT)
+		c->k.created = false;
+	return !c->k.created;
+}
+
 int truth_kc_set_term(struct truth_counter *c, uint64_t term,
 		      uint64_t term_start, bool leader)
 {

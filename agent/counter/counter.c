@@ -225,20 +225,19 @@ void truth_counter_close(struct truth_counter *c)
 }
 
 /*
- * The kernel group disappeared under an AUTO counter (deleted by someone,
- * or truth.ko unloaded): go on in user space from the shadow state, with
- * the commit index already reported as the floor.  The fd stays the same.
+ * The kernel can no longer count for an AUTO counter (its group disappeared,
+ * or we lost CAP_NET_ADMIN): go on in user space from the shadow state,
+ * with the commit index already reported as the floor.  The fd stays.
  */
-static void counter_to_user(struct truth_counter *c)
+static void counter_to_user(struct truth_counter *c, const char *why)
 {
 	uint64_t one = 1;
 
+	snprintf(c->reason, sizeof(c->reason), "%s", why);
 	epoll_ctl(c->epfd, EPOLL_CTL_DEL, truth_kc_fd(c), NULL);
+	/* deletes a group that is still there if it may (it may not on EPERM) */
 	truth_kc_close(c);
 	c->path = TRUTH_COUNTER_PATH_USER;
-	snprintf(c->reason, sizeof(c->reason),
-		 "the kernel group %u disappeared (deleted, or truth.ko unloaded)",
-		 c->group_id);
 	if (c->u.commit < c->reported)
 		c->u.commit = c->reported;
 	/* no way to report a failure here: without the fd, poll still works */
@@ -250,23 +249,33 @@ static void counter_to_user(struct truth_counter *c)
 
 /*
  * After a kernel call failed with @ret: true if the counter has moved to
- * user space and the call is to be made there.  Only -ENOENT can mean the
- * group is gone (it also means "no such member", hence the check), and
- * only an AUTO counter moves; a KERNEL one keeps the error.
+ * user space and the call is to be made there.  Only an AUTO counter moves;
+ * a KERNEL one keeps the error.  -ENOENT can mean the group is gone (or
+ * just "no such member", hence the check); -EPERM means the process lost
+ * CAP_NET_ADMIN after open (netlink checks the caller's capabilities on
+ * every request, not only the opener's).
  */
 static bool counter_fell_back(struct truth_counter *c, int ret)
 {
-	char saved[sizeof(c->error)];
+	char saved[sizeof(c->error)], why[sizeof(c->reason)];
 	bool lost;
 
-	if (ret != -ENOENT || c->path == TRUTH_COUNTER_PATH_USER)
+	if ((ret != -ENOENT && ret != -EPERM) || c->path == TRUTH_COUNTER_PATH_USER)
 		return false;
 	memcpy(saved, c->error, sizeof(saved));
-	lost = truth_kc_lost(c);
+	if (ret == -EPERM) {
+		lost = true;
+		snprintf(why, sizeof(why), "the kernel refused a request: %s", saved);
+	} else {
+		lost = truth_kc_lost(c);
+		snprintf(why, sizeof(why),
+			 "the kernel group %u disappeared (deleted, or truth.ko unloaded)",
+			 c->group_id);
+	}
 	memcpy(c->error, saved, sizeof(saved));
 	if (!lost || c->mode != TRUTH_COUNTER_AUTO)
 		return false;
-	counter_to_user(c);
+	counter_to_user(c, why);
 	c->error[0] = 0;
 	return true;
 }

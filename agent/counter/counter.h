@@ -21,9 +21,10 @@
  *   -ESTALE  an ack for a term other than the current one
  *   -ENOENT  an ack or a match query for a node that is not a member; on the
  *            kernel path of a KERNEL-mode counter also a kernel group that
- *            disappeared (deleted by someone else, truth.ko unloaded).  An
- *            AUTO counter instead goes on in user space (see
- *            truth_counter_reason()) behind the same fd.
+ *            disappeared (deleted by someone else, truth.ko unloaded)
+ *   -EPERM   kernel path of a KERNEL-mode counter: CAP_NET_ADMIN dropped
+ *            after open.  In both cases an AUTO counter instead goes on in
+ *            user space (see truth_counter_reason()) behind the same fd.
  *   -EOPNOTSUPP  truth_counter_set_key() on a kernel without group keys
  * A refused call changes nothing.  truth_counter_error() has the reason
  * (the kernel's extack message on the kernel path).

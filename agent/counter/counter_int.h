@@ -44,14 +44,13 @@ struct truth_counter_kernel {
 struct truth_counter {
 	enum truth_counter_path path;
 	enum truth_counter_mode mode;
-	int epfd;		/* what truth_counter_fd() gives: stays the same
-				 * when an AUTO counter moves to user space */
+	int epfd;		/* truth_counter_fd(), kept across a move to user */
 	uint32_t group_id;
 	uint32_t self;
 	uint64_t reported;	/* commit index last reported by poll */
 	struct truth_counter_user u;
 	struct truth_counter_kernel k;
-	char reason[192];	/* why this path (user path only) */
+	char reason[320];	/* why this path (user path only) */
 	char error[256];	/* message of the last refused call */
 };
 

@@ -10,8 +10,8 @@
  * of an earlier run is replaced but another node's group is not, AUTO falls
  * back to user space with a reason without CAP_NET_ADMIN or without the
  * module, an AUTO counter whose kernel group disappears (deleted, module
- * unloaded) goes on in user space behind the same fd while a KERNEL one
- * reports the loss, and counters in two network namespaces do not see each
+ * unloaded) or that loses CAP_NET_ADMIN goes on in user space behind the
+ * same fd while a KERNEL one reports the loss, and counters in two network namespaces do not see each
  * other.
  *
  * TRUTH_SEED=<n> replays; TRUTH_SEEDS=<n> sets the number of sequences
@@ -327,6 +327,68 @@ TEST_F(counter, leftover_replaced_another_nodes_group_kept)
 	ASSERT_EQ(0, truth_group_get(&self->t, GID, &g));
 	EXPECT_EQ(5, g.n_members);
 	EXPECT_EQ(9, g.term);
+}
+
+/* After fork: this process drops CAP_NET_ADMIN under an open counter. */
+static int drop_caps_under(struct truth_counter *a, struct truth_counter *k)
+{
+	uint64_t v = 0;
+
+	if (setresuid(65534, 65534, 65534))
+		return 30;
+	if (truth_counter_ack(k, 1, 1, 4) != -EPERM ||
+	    truth_counter_path(k) != TRUTH_COUNTER_PATH_KERNEL)
+		return 31;
+	if (truth_counter_ack(a, 1, 1, 4) != 0 ||
+	    truth_counter_path(a) != TRUTH_COUNTER_PATH_USER)
+		return 32;
+	fprintf(stderr, "#   without CAP_NET_ADMIN: counting in user space: %s\n",
+		truth_counter_reason(a));
+	if (!strstr(truth_counter_reason(a), "CAP_NET_ADMIN"))
+		return 33;
+	/* 2's match (3) came along in the shadow: 1 and 2 at 4 commit 4 */
+	if (truth_counter_ack(a, 2, 1, 4) || truth_counter_poll(a, &v) != 1 || v != 4)
+		return 34;
+	return 0;
+}
+
+TEST_F(counter, auto_goes_on_in_user_space_after_dropping_privileges)
+{
+	struct truth_counter_cfg cfg;
+	struct truth_counter *a, *k;
+	uint64_t v = 0;
+	struct tgroup g;
+	char err[256];
+	pid_t pid;
+	int status;
+
+	cfg_3(&cfg, TRUTH_COUNTER_AUTO);
+	a = truth_counter_open(&cfg, err, sizeof(err));
+	ASSERT_NE(NULL, a) TH_LOG("%s", err);
+	cfg.mode = TRUTH_COUNTER_KERNEL;
+	cfg.group_id = GID_OTHER;
+	k = truth_counter_open(&cfg, err, sizeof(err));
+	ASSERT_NE(NULL, k) TH_LOG("%s", err);
+	ASSERT_EQ(0, truth_counter_set_term(a, 1, 1, true));
+	ASSERT_EQ(0, truth_counter_set_term(k, 1, 1, true));
+	ASSERT_EQ(0, truth_counter_ack(a, 1, 1, 3));
+	ASSERT_EQ(0, truth_counter_ack(a, 2, 1, 3));
+	ASSERT_EQ(1, truth_counter_poll(a, &v));
+	ASSERT_EQ(3, v);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0)
+		_exit(drop_caps_under(a, k));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	/* the child could not delete the groups; here they are still counted */
+	ASSERT_EQ(0, truth_group_get(&self->t, GID, &g));
+	EXPECT_EQ(3, g.commit);
+	truth_counter_close(a);
+	truth_counter_close(k);
+	EXPECT_EQ(-ENOENT, truth_group_get(&self->t, GID, &g));
+	EXPECT_EQ(-ENOENT, truth_group_get(&self->t, GID_OTHER, &g));
 }
 
 TEST_F(counter, auto_and_key)

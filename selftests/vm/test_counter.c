@@ -214,6 +214,81 @@ TEST_F(counter, kernel_and_user_agree_on_random_sequences)
 	EXPECT_LT(total, refusals);
 }
 
+/*
+ * One random call on @c and on the reference, then a poll of both; NULL if
+ * they agree, else what differed (in @buf).
+ */
+static const char *step_agrees(struct truth_counter *c, struct cref *r,
+			       char *buf, size_t len)
+{
+	uint64_t mc = 0, mr = 0, cc = 0, cr = 0;
+	char what[512];
+	int rc, rr, pc, pr;
+	struct cop op;
+
+	cop_random(&op, r);
+	cop_print(&op, what, sizeof(what));
+	rr = cop_ref(r, &op, &mr);
+	rc = cop_counter(c, &op, &mc);
+	pr = cref_poll(r, &cr);
+	pc = truth_counter_poll(c, &cc);
+	if (rr != rc || (!rr && op.kind == COP_MATCH && mr != mc) || pr != pc ||
+	    (pr == 1 && cr != cc)) {
+		snprintf(buf, len, "%s: ret %d/%d match %llu/%llu poll %d/%d commit %llu/%llu '%s'",
+			 what, rc, rr, (unsigned long long)mc, (unsigned long long)mr, pc, pr,
+			 (unsigned long long)cc, (unsigned long long)cr, truth_counter_error(c));
+		return buf;
+	}
+	return NULL;
+}
+
+/*
+ * The kernel group of an AUTO counter is deleted in the middle of a random
+ * sequence: from the next call on the counter counts in user space from
+ * its shadow, and still agrees with the reference call by call.
+ */
+TEST_F(counter, auto_moves_mid_sequence_and_still_agrees)
+{
+	unsigned long i, total = cases(40) / 2 + 1;
+	uint64_t seed = seed_init() + 1;
+	struct truth_counter_cfg cfg;
+	const char *bad;
+	char err[256], buf[1024];
+
+	rng_state = seed;
+	TH_LOG("seed %llu (TRUTH_SEED=%llu replays)", (unsigned long long)seed,
+	       (unsigned long long)seed - 1);
+	for (i = 0; i < total; i++) {
+		int op_i, cut = 20 + (int)rnd_below(OPS_PER_CASE - 40);
+		struct truth_counter *c;
+		struct cref r;
+		uint32_t node;
+
+		cop_random_cfg(&cfg, GID);
+		cfg.mode = TRUTH_COUNTER_AUTO;
+		c = truth_counter_open(&cfg, err, sizeof(err));
+		ASSERT_NE(NULL, c) TH_LOG("case %lu: %s", i, err);
+		ASSERT_EQ(TRUTH_COUNTER_PATH_KERNEL, truth_counter_path(c));
+		cref_init(&r, &cfg);
+		for (op_i = 0; op_i < OPS_PER_CASE; op_i++) {
+			if (op_i == cut)
+				ASSERT_EQ(0, truth_group_remove(&self->t, GID));
+			bad = step_agrees(c, &r, buf, sizeof(buf));
+			ASSERT_EQ(NULL, bad) TH_LOG("case %lu op %d (cut %d): %s", i, op_i,
+						    cut, bad);
+			ASSERT_EQ(op_i < cut ? TRUTH_COUNTER_PATH_KERNEL : TRUTH_COUNTER_PATH_USER,
+				  truth_counter_path(c)) TH_LOG("case %lu op %d", i, op_i);
+		}
+		for (node = 1; node <= CREF_NODES; node++) {
+			uint64_t a = 0, b = 0;
+
+			ASSERT_EQ(cref_match(&r, node, &a), truth_counter_match(c, node, &b));
+			ASSERT_EQ(a, b) TH_LOG("case %lu node %u", i, node);
+		}
+		truth_counter_close(c);
+	}
+}
+
 TEST_F(counter, events_of_another_group_are_ignored)
 {
 	struct truth_counter_cfg cfg;

@@ -476,8 +476,11 @@ int truth_counter_set_key(struct truth_counter *c, const uint8_t key[32])
 	c->error[0] = 0;
 	if (c->path != TRUTH_COUNTER_PATH_USER) {
 		ret = truth_kc_set_key(c, key);
-		if (!counter_fell_back(c, ret))
-			return ret;
+		if (!counter_fell_back(c, ret)) {
+			if (ret)
+				return ret;
+			/* the shadow keeps it too, for a move to user space */
+		}
 	}
 	memcpy(c->u.key, key, sizeof(c->u.key));
 	c->u.has_key = true;

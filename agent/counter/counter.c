@@ -6,7 +6,9 @@
  * space: the same checks in the same order with the same errors and
  * messages, the same rule (include/truth/quorum.h), so that truthd sees no
  * difference between the paths but speed.  An eventfd stands in for the
- * events socket: it becomes readable when the commit index advances.
+ * events socket: it becomes readable when the commit index advances.  The
+ * fd truthd polls is an epoll set holding one or the other, so it survives
+ * an AUTO counter's move to user space when its kernel group disappears.
  */
 
 #include <errno.h>
@@ -14,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -108,19 +111,22 @@ static void user_set_members(struct truth_counter *c, uint32_t n,
 	c->u.threshold = truth_quorum_majority(truth_quorum_total_weight(next, n));
 }
 
-static int user_open(struct truth_counter *c, const struct truth_counter_cfg *cfg)
+/* The user path's state for @cfg; also the kernel path's shadow. */
+static void user_init(struct truth_counter *c, const struct truth_counter_cfg *cfg)
 {
-	c->u.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (c->u.efd < 0)
-		return -errno;
 	c->u.n_members = 0;
 	user_set_members(c, cfg->n_members, cfg->members);
 	c->u.term = 0;
 	c->u.term_start = 0;
 	c->u.leader = false;
 	c->u.commit = cfg->commit;
-	c->path = TRUTH_COUNTER_PATH_USER;
-	return 0;
+}
+
+static int counter_watch(struct truth_counter *c, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	return epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
 }
 
 struct truth_counter *truth_counter_open(const struct truth_counter_cfg *cfg,
@@ -140,6 +146,7 @@ struct truth_counter *truth_counter_open(const struct truth_counter_cfg *cfg,
 		return NULL;
 	}
 	c->u.efd = -1;
+	c->epfd = -1;
 	ret = -EINVAL;
 	if (cfg->mode != TRUTH_COUNTER_AUTO && cfg->mode != TRUTH_COUNTER_USER &&
 	    cfg->mode != TRUTH_COUNTER_KERNEL) {
@@ -154,15 +161,28 @@ struct truth_counter *truth_counter_open(const struct truth_counter_cfg *cfg,
 	ret = counter_check_members(c, cfg->self, cfg->n_members, cfg->members);
 	if (ret)
 		goto err;
+	c->mode = cfg->mode;
 	c->group_id = cfg->group_id;
 	c->self = cfg->self;
 	c->reported = cfg->commit;
+	user_init(c, cfg);
+	c->u.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	c->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (c->u.efd < 0 || c->epfd < 0) {
+		ret = truth_counter_fail(c, -errno, "eventfd/epoll: %s", strerror(errno));
+		goto err;
+	}
 
 	if (cfg->mode != TRUTH_COUNTER_USER) {
 		ret = truth_kc_open(c, cfg, kerr, sizeof(kerr));
 		if (!ret) {
 			c->path = TRUTH_COUNTER_PATH_KERNEL;
-			return c;
+			ret = counter_watch(c, truth_kc_fd(c));
+			if (!ret)
+				return c;
+			truth_kc_close(c);
+			truth_counter_fail(c, ret, "epoll: %s", strerror(-ret));
+			goto err;
 		}
 		if (cfg->mode == TRUTH_COUNTER_KERNEL) {
 			truth_counter_fail(c, ret, "kernel: %s", kerr);
@@ -172,15 +192,20 @@ struct truth_counter *truth_counter_open(const struct truth_counter_cfg *cfg,
 	} else {
 		snprintf(c->reason, sizeof(c->reason), "mode user");
 	}
-	ret = user_open(c, cfg);
+	c->path = TRUTH_COUNTER_PATH_USER;
+	ret = counter_watch(c, c->u.efd);
 	if (ret) {
-		truth_counter_fail(c, ret, "user: eventfd: %s", strerror(-ret));
+		truth_counter_fail(c, ret, "epoll: %s", strerror(-ret));
 		goto err;
 	}
 	return c;
 err:
 	if (err)
 		snprintf(err, errlen, "%s", c->error);
+	if (c->u.efd >= 0)
+		close(c->u.efd);
+	if (c->epfd >= 0)
+		close(c->epfd);
 	free(c);
 	errno = -ret;
 	return NULL;
@@ -190,15 +215,75 @@ void truth_counter_close(struct truth_counter *c)
 {
 	if (!c)
 		return;
-	if (c->path == TRUTH_COUNTER_PATH_USER) {
-		if (c->u.efd >= 0)
-			close(c->u.efd);
-	} else {
+	if (c->path != TRUTH_COUNTER_PATH_USER)
 		truth_kc_close(c);
-	}
+	close(c->u.efd);
+	close(c->epfd);
 	/* the key must not outlive the counter in freed memory */
 	memset(c, 0, sizeof(*c));
 	free(c);
+}
+
+/*
+ * The kernel can no longer count for an AUTO counter (its group disappeared,
+ * or we lost CAP_NET_ADMIN): go on in user space from the shadow state,
+ * with the commit index already reported as the floor.  The fd stays.
+ */
+static void counter_to_user(struct truth_counter *c, const char *why)
+{
+	uint64_t one = 1;
+
+	snprintf(c->reason, sizeof(c->reason), "%s", why);
+	epoll_ctl(c->epfd, EPOLL_CTL_DEL, truth_kc_fd(c), NULL);
+	/* deletes a group that is still there if it may (it may not on EPERM) */
+	truth_kc_close(c);
+	c->path = TRUTH_COUNTER_PATH_USER;
+	if (c->u.commit < c->reported)
+		c->u.commit = c->reported;
+	/* no way to report a failure here: without the fd, poll still works */
+	counter_watch(c, c->u.efd);
+	/* one wakeup, so that the caller polls and sees where it stands */
+	if (write(c->u.efd, &one, sizeof(one)) < 0)
+		return;
+}
+
+/*
+ * After a kernel call failed with @ret: true if the counter has moved to
+ * user space and the call is to be made there.  Only an AUTO counter moves;
+ * a KERNEL one keeps the error.  -ENOENT can mean the group is gone (or
+ * just "no such member", hence the check); -EPERM means the process lost
+ * CAP_NET_ADMIN after open (netlink checks the caller's capabilities on
+ * every request, not only the opener's).
+ */
+static bool counter_fell_back(struct truth_counter *c, int ret)
+{
+	char saved[sizeof(c->error)], why[sizeof(c->reason)];
+	bool lost;
+
+	if ((ret != -ENOENT && ret != -EPERM) || c->path == TRUTH_COUNTER_PATH_USER)
+		return false;
+	memcpy(saved, c->error, sizeof(saved));
+	if (ret == -EPERM) {
+		lost = true;
+		snprintf(why, sizeof(why), "the kernel refused a request: %s", saved);
+	} else {
+		lost = truth_kc_lost(c);
+		snprintf(why, sizeof(why),
+			 "the kernel group %u disappeared (deleted, or truth.ko unloaded)",
+			 c->group_id);
+	}
+	memcpy(c->error, saved, sizeof(saved));
+	if (!lost || c->mode != TRUTH_COUNTER_AUTO)
+		return false;
+	counter_to_user(c, why);
+	c->error[0] = 0;
+	return true;
+}
+
+/* The shadow follows a kernel call that succeeded; its verdict is moot. */
+static void counter_shadowed(struct truth_counter *c)
+{
+	c->error[0] = 0;
 }
 
 enum truth_counter_path truth_counter_path(const struct truth_counter *c)
@@ -255,9 +340,19 @@ static int user_set_term(struct truth_counter *c, uint64_t term,
 int truth_counter_set_term(struct truth_counter *c, uint64_t term,
 			   uint64_t term_start, bool leader)
 {
+	int ret;
+
 	c->error[0] = 0;
-	if (c->path != TRUTH_COUNTER_PATH_USER)
-		return truth_kc_set_term(c, term, term_start, leader);
+	if (c->path != TRUTH_COUNTER_PATH_USER) {
+		ret = truth_kc_set_term(c, term, term_start, leader);
+		if (!counter_fell_back(c, ret)) {
+			if (!ret) {
+				user_set_term(c, term, term_start, leader);
+				counter_shadowed(c);
+			}
+			return ret;
+		}
+	}
 	return user_set_term(c, term, term_start, leader);
 }
 
@@ -270,8 +365,16 @@ int truth_counter_set_members(struct truth_counter *c, uint32_t n,
 	ret = counter_check_members(c, c->self, n, m);
 	if (ret)
 		return ret;
-	if (c->path != TRUTH_COUNTER_PATH_USER)
-		return truth_kc_set_members(c, n, m);
+	if (c->path != TRUTH_COUNTER_PATH_USER) {
+		ret = truth_kc_set_members(c, n, m);
+		if (!counter_fell_back(c, ret)) {
+			if (!ret) {
+				user_set_members(c, n, m);
+				user_recommit(c);
+			}
+			return ret;
+		}
+	}
 	user_set_members(c, n, m);
 	user_recommit(c);
 	return 0;
@@ -301,17 +404,25 @@ static int user_ack(struct truth_counter *c, uint32_t node, uint64_t term,
 int truth_counter_ack(struct truth_counter *c, uint32_t node, uint64_t term,
 		      uint64_t index)
 {
+	int ret;
+
 	c->error[0] = 0;
-	if (c->path != TRUTH_COUNTER_PATH_USER)
-		return truth_kc_ack(c, node, term, index);
+	if (c->path != TRUTH_COUNTER_PATH_USER) {
+		ret = truth_kc_ack(c, node, term, index);
+		if (!counter_fell_back(c, ret)) {
+			if (!ret) {
+				user_ack(c, node, term, index);
+				counter_shadowed(c);
+			}
+			return ret;
+		}
+	}
 	return user_ack(c, node, term, index);
 }
 
 int truth_counter_fd(struct truth_counter *c)
 {
-	if (c->path != TRUTH_COUNTER_PATH_USER)
-		return truth_kc_fd(c);
-	return c->u.efd;
+	return c->epfd;
 }
 
 int truth_counter_poll(struct truth_counter *c, uint64_t *commit)
@@ -321,11 +432,15 @@ int truth_counter_poll(struct truth_counter *c, uint64_t *commit)
 
 	if (c->path != TRUTH_COUNTER_PATH_USER) {
 		ret = truth_kc_drain(c, &newest);
-		if (ret)
+		if (ret && !counter_fell_back(c, ret))
 			return ret;
-	} else {
+	}
+	if (c->path == TRUTH_COUNTER_PATH_USER) {
 		if (read(c->u.efd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 			return truth_counter_fail(c, -errno, "eventfd: %s", strerror(errno));
+		/* commits the kernel reported before its group vanished count */
+		if (newest > c->u.commit)
+			c->u.commit = newest;
 		newest = c->u.commit;
 	}
 	if (newest <= c->reported)
@@ -339,9 +454,14 @@ int truth_counter_match(struct truth_counter *c, uint32_t node, uint64_t *match)
 {
 	const struct truth_quorum_member *m;
 
+	int ret;
+
 	c->error[0] = 0;
-	if (c->path != TRUTH_COUNTER_PATH_USER)
-		return truth_kc_match(c, node, match);
+	if (c->path != TRUTH_COUNTER_PATH_USER) {
+		ret = truth_kc_match(c, node, match);
+		if (!counter_fell_back(c, ret))
+			return ret;
+	}
 	m = user_member(c, node);
 	if (!m)
 		return truth_counter_fail(c, -ENOENT, "no such member in the group");
@@ -351,9 +471,17 @@ int truth_counter_match(struct truth_counter *c, uint32_t node, uint64_t *match)
 
 int truth_counter_set_key(struct truth_counter *c, const uint8_t key[32])
 {
+	int ret;
+
 	c->error[0] = 0;
-	if (c->path != TRUTH_COUNTER_PATH_USER)
-		return truth_kc_set_key(c, key);
+	if (c->path != TRUTH_COUNTER_PATH_USER) {
+		ret = truth_kc_set_key(c, key);
+		if (!counter_fell_back(c, ret)) {
+			if (ret)
+				return ret;
+			/* the shadow keeps it too, for a move to user space */
+		}
+	}
 	memcpy(c->u.key, key, sizeof(c->u.key));
 	c->u.has_key = true;
 	return 0;

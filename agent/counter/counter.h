@@ -20,7 +20,11 @@
  *   -E2BIG   more than TRUTH_GROUP_MEMBERS_MAX members
  *   -ESTALE  an ack for a term other than the current one
  *   -ENOENT  an ack or a match query for a node that is not a member; on the
- *            kernel path also a group that someone else deleted
+ *            kernel path of a KERNEL-mode counter also a kernel group that
+ *            disappeared (deleted by someone else, truth.ko unloaded)
+ *   -EPERM   kernel path of a KERNEL-mode counter: CAP_NET_ADMIN dropped
+ *            after open.  In both cases an AUTO counter instead goes on in
+ *            user space (see truth_counter_reason()) behind the same fd.
  *   -EOPNOTSUPP  truth_counter_set_key() on a kernel without group keys
  * A refused call changes nothing.  truth_counter_error() has the reason
  * (the kernel's extack message on the kernel path).
@@ -84,7 +88,10 @@ const char *truth_counter_path_name(enum truth_counter_path p);
 /*
  * Why the counter counts where it does: on the user path the reason the
  * kernel was not used ("family 'truth' not found (is truth.ko loaded?)",
- * "mode user"); "" on the kernel path.  For "counting in user space: %s".
+ * "mode user", "the kernel group 1 disappeared (deleted, or truth.ko
+ * unloaded)"); "" on the kernel path.  For "counting in user space: %s".
+ * truth_counter_path() may change from kernel to user during a counter's
+ * life (AUTO only); truthd should check it after a call and log the move.
  */
 const char *truth_counter_reason(const struct truth_counter *c);
 /* The message of the last refused call ("" if none yet). */
@@ -114,7 +121,11 @@ int truth_counter_set_members(struct truth_counter *c, uint32_t n,
  */
 int truth_counter_ack(struct truth_counter *c, uint32_t node, uint64_t term,
 		      uint64_t index);
-/* Poll for POLLIN; then call truth_counter_poll(). */
+/*
+ * Poll for POLLIN; then call truth_counter_poll().  The fd stays the same
+ * for the counter's life (an epoll set over the events socket or eventfd),
+ * also when an AUTO counter moves to user space.
+ */
 int truth_counter_fd(struct truth_counter *c);
 /*
  * Drain what is pending; 1 and *commit set when the commit index advanced

@@ -13,7 +13,13 @@
 
 struct nl_sock;
 
-/* The user path: the group's state, as truth.ko keeps it. */
+/*
+ * The user path: the group's state, as truth.ko keeps it.  On the kernel
+ * path the same state is kept as a shadow, from the calls that succeeded,
+ * so that an AUTO counter whose kernel group disappears can go on in user
+ * space (its match indexes are lower bounds: acks counted only in the
+ * kernel are missing, and the next ones bring them back).
+ */
 struct truth_counter_user {
 	struct truth_quorum_member members[TRUTH_GROUP_MEMBERS_MAX];
 	uint32_t n_members;
@@ -37,12 +43,14 @@ struct truth_counter_kernel {
 
 struct truth_counter {
 	enum truth_counter_path path;
+	enum truth_counter_mode mode;
+	int epfd;		/* truth_counter_fd(), kept across a move to user */
 	uint32_t group_id;
 	uint32_t self;
 	uint64_t reported;	/* commit index last reported by poll */
 	struct truth_counter_user u;
 	struct truth_counter_kernel k;
-	char reason[192];	/* why this path (user path only) */
+	char reason[320];	/* why this path (user path only) */
 	char error[256];	/* message of the last refused call */
 };
 
@@ -57,6 +65,8 @@ int truth_counter_fail(struct truth_counter *c, int ret, const char *fmt, ...)
 int truth_kc_open(struct truth_counter *c, const struct truth_counter_cfg *cfg,
 		  char *err, size_t errlen);
 void truth_kc_close(struct truth_counter *c);
+/* Whether our kernel group is gone (deleted, or the module unloaded). */
+bool truth_kc_lost(struct truth_counter *c);
 int truth_kc_set_term(struct truth_counter *c, uint64_t term,
 		      uint64_t term_start, bool leader);
 int truth_kc_set_members(struct truth_counter *c, uint32_t n,

@@ -32,6 +32,9 @@
 #define SOL_NETLINK 270
 #endif
 
+/* Receive buffer of the events socket, bytes (see kc_listen()). */
+#define KC_EVENTS_RCVBUF	(1 << 20)
+
 /* What a GROUP_GET reply says about our group. */
 struct kc_group {
 	uint32_t self;
@@ -263,7 +266,7 @@ static int kc_create(struct truth_counter *c, const struct truth_counter_cfg *cf
 /* The events socket: joined to "events", non-blocking. */
 static int kc_listen(struct truth_counter *c, char *err, size_t errlen)
 {
-	int grp, ret;
+	int grp, ret, rcvbuf = KC_EVENTS_RCVBUF;
 
 	grp = genl_ctrl_resolve_grp(c->k.cmd, TRUTH_GENL_NAME, TRUTH_MCGRP_EVENTS);
 	if (grp < 0) {
@@ -286,6 +289,17 @@ static int kc_listen(struct truth_counter *c, char *err, size_t errlen)
 		snprintf(err, errlen, "events socket: %s", nl_geterror(ret));
 		return -EIO;
 	}
+	/*
+	 * Every group of the namespace multicasts here, each event costs a
+	 * page or so of receive buffer, and the default buffer overflows after
+	 * about 70; a bigger one makes the GROUP_GET resync rare.  FORCE (past
+	 * rmem_max) needs CAP_NET_ADMIN, which GROUP_NEW just proved; best
+	 * effort either way.
+	 */
+	if (setsockopt(nl_socket_get_fd(c->k.ev), SOL_SOCKET, SO_RCVBUFFORCE,
+		       &rcvbuf, sizeof(rcvbuf)))
+		setsockopt(nl_socket_get_fd(c->k.ev), SOL_SOCKET, SO_RCVBUF,
+			   &rcvbuf, sizeof(rcvbuf));
 	return 0;
 }
 
@@ -353,6 +367,16 @@ void truth_kc_close(struct truth_counter *c)
 		kc_del(c);
 	c->k.created = false;
 	kc_free(c);
+}
+
+bool truth_kc_lost(struct truth_counter *c)
+{
+	struct kc_group g;
+
+	/* ENOENT: no such group, or (module gone) no such family */
+	if (c->k.created && kc_get(c, &g) == -ENOENT)
+		c->k.created = false;
+	return !c->k.created;
 }
 
 int truth_kc_set_term(struct truth_counter *c, uint64_t term,

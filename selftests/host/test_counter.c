@@ -43,7 +43,12 @@ static void cfg_3(struct truth_counter_cfg *cfg, enum truth_counter_mode mode)
 	cfg->mode = mode;
 }
 
-TEST(random_sequences_match_reference)
+/* make torture: 100,000 sequences take minutes, past the default 30 s */
+FIXTURE(random) {};
+FIXTURE_SETUP(random) {}
+FIXTURE_TEARDOWN(random) {}
+
+TEST_F_TIMEOUT(random, sequences_match_reference, 1800)
 {
 	unsigned long i, total = cases(400);
 	uint64_t seed = seed_init();

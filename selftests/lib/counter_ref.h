@@ -288,7 +288,7 @@ static inline int cop_ref(struct cref *r, const struct cop *op, uint64_t *match)
 	case COP_MATCH:
 		return cref_match(r, op->node, match);
 	}
-	return -ENOSYS;
+	return -EINVAL;
 }
 
 /* Apply @op to a counter; *match for COP_MATCH. */
@@ -305,7 +305,7 @@ static inline int cop_counter(struct truth_counter *c, const struct cop *op,
 	case COP_MATCH:
 		return truth_counter_match(c, op->node, match);
 	}
-	return -ENOSYS;
+	return -EINVAL;
 }
 
 static inline const char *cop_name(enum cop_kind k)

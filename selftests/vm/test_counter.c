@@ -9,16 +9,20 @@
  * the kernel group, a group deleted by someone else is reported, a leftover
  * of an earlier run is replaced but another node's group is not, AUTO falls
  * back to user space with a reason without CAP_NET_ADMIN or without the
- * module, and counters in two network namespaces do not see each other.
+ * module, an AUTO counter whose kernel group disappears (deleted, module
+ * unloaded) or that loses CAP_NET_ADMIN goes on in user space behind the
+ * same fd while a KERNEL one reports the loss, and counters in two network namespaces do not see each
+ * other.
  *
  * TRUTH_SEED=<n> replays; TRUTH_SEEDS=<n> sets the number of sequences
  * (default 40).  The seed is printed.
  */
 
+#include <dirent.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "kselftest_harness.h"
@@ -50,27 +54,52 @@ static void cfg_3(struct truth_counter_cfg *cfg, enum truth_counter_mode mode)
 	cfg->mode = mode;
 }
 
-/* Packets the kernel dropped on the netlink socket @fd (/proc/net/netlink). */
-static long netlink_drops(int fd)
+/* Whether socket inode @ino is one of this process's fds. */
+static bool own_socket(unsigned long ino)
 {
-	unsigned long ino, drops = 0;
+	char path[300], link[64], want[64];
+	struct dirent *d;
+	bool found = false;
+	DIR *dir;
+
+	snprintf(want, sizeof(want), "socket:[%lu]", ino);
+	dir = opendir("/proc/self/fd");
+	if (!dir)
+		return false;
+	while (!found && (d = readdir(dir))) {
+		ssize_t n;
+
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", d->d_name);
+		n = readlink(path, link, sizeof(link) - 1);
+		if (n > 0) {
+			link[n] = 0;
+			found = !strcmp(link, want);
+		}
+	}
+	closedir(dir);
+	return found;
+}
+
+/*
+ * Messages the kernel dropped on this process's netlink sockets that listen
+ * to a multicast group (/proc/net/netlink) — the counter's events socket,
+ * hidden behind its epoll fd.  -1 if there is none.
+ */
+static long listener_drops(void)
+{
+	unsigned long ino, drops, groups;
 	char line[512];
-	struct stat st;
 	long ret = -1;
 	FILE *f;
 
-	if (fstat(fd, &st))
-		return -1;
 	f = fopen("/proc/net/netlink", "r");
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f)) {
 		/* sk Eth Pid Groups Rmem Wmem Dump Locks Drops Inode */
-		if (sscanf(line, "%*s %*s %*s %*s %*s %*s %*s %*s %lu %lu", &drops, &ino) == 2 &&
-		    ino == st.st_ino) {
-			ret = (long)drops;
-			break;
-		}
+		if (sscanf(line, "%*s %*s %*s %lx %*s %*s %*s %*s %lu %lu",
+			   &groups, &drops, &ino) == 3 && groups && own_socket(ino))
+			ret = (ret < 0 ? 0 : ret) + (long)drops;
 	}
 	fclose(f);
 	return ret;
@@ -185,6 +214,81 @@ TEST_F(counter, kernel_and_user_agree_on_random_sequences)
 	EXPECT_LT(total, refusals);
 }
 
+/*
+ * One random call on @c and on the reference, then a poll of both; NULL if
+ * they agree, else what differed (in @buf).
+ */
+static const char *step_agrees(struct truth_counter *c, struct cref *r,
+			       char *buf, size_t len)
+{
+	uint64_t mc = 0, mr = 0, cc = 0, cr = 0;
+	char what[512];
+	int rc, rr, pc, pr;
+	struct cop op;
+
+	cop_random(&op, r);
+	cop_print(&op, what, sizeof(what));
+	rr = cop_ref(r, &op, &mr);
+	rc = cop_counter(c, &op, &mc);
+	pr = cref_poll(r, &cr);
+	pc = truth_counter_poll(c, &cc);
+	if (rr != rc || (!rr && op.kind == COP_MATCH && mr != mc) || pr != pc ||
+	    (pr == 1 && cr != cc)) {
+		snprintf(buf, len, "%s: ret %d/%d match %llu/%llu poll %d/%d commit %llu/%llu '%s'",
+			 what, rc, rr, (unsigned long long)mc, (unsigned long long)mr, pc, pr,
+			 (unsigned long long)cc, (unsigned long long)cr, truth_counter_error(c));
+		return buf;
+	}
+	return NULL;
+}
+
+/*
+ * The kernel group of an AUTO counter is deleted in the middle of a random
+ * sequence: from the next call on the counter counts in user space from
+ * its shadow, and still agrees with the reference call by call.
+ */
+TEST_F(counter, auto_moves_mid_sequence_and_still_agrees)
+{
+	unsigned long i, total = cases(40) / 2 + 1;
+	uint64_t seed = seed_init() + 1;
+	struct truth_counter_cfg cfg;
+	const char *bad;
+	char err[256], buf[1024];
+
+	rng_state = seed;
+	TH_LOG("seed %llu (TRUTH_SEED=%llu replays)", (unsigned long long)seed,
+	       (unsigned long long)seed - 1);
+	for (i = 0; i < total; i++) {
+		int op_i, cut = 20 + (int)rnd_below(OPS_PER_CASE - 40);
+		struct truth_counter *c;
+		struct cref r;
+		uint32_t node;
+
+		cop_random_cfg(&cfg, GID);
+		cfg.mode = TRUTH_COUNTER_AUTO;
+		c = truth_counter_open(&cfg, err, sizeof(err));
+		ASSERT_NE(NULL, c) TH_LOG("case %lu: %s", i, err);
+		ASSERT_EQ(TRUTH_COUNTER_PATH_KERNEL, truth_counter_path(c));
+		cref_init(&r, &cfg);
+		for (op_i = 0; op_i < OPS_PER_CASE; op_i++) {
+			if (op_i == cut)
+				ASSERT_EQ(0, truth_group_remove(&self->t, GID));
+			bad = step_agrees(c, &r, buf, sizeof(buf));
+			ASSERT_EQ(NULL, bad) TH_LOG("case %lu op %d (cut %d): %s", i, op_i,
+						    cut, bad);
+			ASSERT_EQ(op_i < cut ? TRUTH_COUNTER_PATH_KERNEL : TRUTH_COUNTER_PATH_USER,
+				  truth_counter_path(c)) TH_LOG("case %lu op %d", i, op_i);
+		}
+		for (node = 1; node <= CREF_NODES; node++) {
+			uint64_t a = 0, b = 0;
+
+			ASSERT_EQ(cref_match(&r, node, &a), truth_counter_match(c, node, &b));
+			ASSERT_EQ(a, b) TH_LOG("case %lu node %u", i, node);
+		}
+		truth_counter_close(c);
+	}
+}
+
 TEST_F(counter, events_of_another_group_are_ignored)
 {
 	struct truth_counter_cfg cfg;
@@ -218,14 +322,14 @@ TEST_F(counter, events_of_another_group_are_ignored)
 	 * our own advance's event is dropped; poll must notice (ENOBUFS) and
 	 * read our commit back.
 	 */
-	drops = netlink_drops(truth_counter_fd(c));
+	drops = listener_drops();
 	ASSERT_LE(0, drops);
-	for (i = 21; i < 6000 && netlink_drops(truth_counter_fd(c)) == drops; i++) {
+	for (i = 21; i < 6000 && listener_drops() == drops; i++) {
 		ASSERT_EQ(0, truth_ack(&self->t, GID_OTHER, 1, 0, i));
 		ASSERT_EQ(0, truth_ack(&self->t, GID_OTHER, 1, 2, i));
 	}
 	TH_LOG("the events socket overflowed after %d events of another group", i - 21);
-	ASSERT_LT(drops, netlink_drops(truth_counter_fd(c)))
+	ASSERT_LT(drops, listener_drops())
 		TH_LOG("the events socket never overflowed");
 	ASSERT_EQ(0, truth_counter_ack(c, 2, 1, 9));
 	ASSERT_EQ(1, truth_counter_poll(c, &v));
@@ -300,6 +404,68 @@ TEST_F(counter, leftover_replaced_another_nodes_group_kept)
 	EXPECT_EQ(9, g.term);
 }
 
+/* After fork: this process drops CAP_NET_ADMIN under an open counter. */
+static int drop_caps_under(struct truth_counter *a, struct truth_counter *k)
+{
+	uint64_t v = 0;
+
+	if (setresuid(65534, 65534, 65534))
+		return 30;
+	if (truth_counter_ack(k, 1, 1, 4) != -EPERM ||
+	    truth_counter_path(k) != TRUTH_COUNTER_PATH_KERNEL)
+		return 31;
+	if (truth_counter_ack(a, 1, 1, 4) != 0 ||
+	    truth_counter_path(a) != TRUTH_COUNTER_PATH_USER)
+		return 32;
+	fprintf(stderr, "#   without CAP_NET_ADMIN: counting in user space: %s\n",
+		truth_counter_reason(a));
+	if (!strstr(truth_counter_reason(a), "CAP_NET_ADMIN"))
+		return 33;
+	/* 2's match (3) came along in the shadow: 1 and 2 at 4 commit 4 */
+	if (truth_counter_ack(a, 2, 1, 4) || truth_counter_poll(a, &v) != 1 || v != 4)
+		return 34;
+	return 0;
+}
+
+TEST_F(counter, auto_goes_on_in_user_space_after_dropping_privileges)
+{
+	struct truth_counter_cfg cfg;
+	struct truth_counter *a, *k;
+	uint64_t v = 0;
+	struct tgroup g;
+	char err[256];
+	pid_t pid;
+	int status;
+
+	cfg_3(&cfg, TRUTH_COUNTER_AUTO);
+	a = truth_counter_open(&cfg, err, sizeof(err));
+	ASSERT_NE(NULL, a) TH_LOG("%s", err);
+	cfg.mode = TRUTH_COUNTER_KERNEL;
+	cfg.group_id = GID_OTHER;
+	k = truth_counter_open(&cfg, err, sizeof(err));
+	ASSERT_NE(NULL, k) TH_LOG("%s", err);
+	ASSERT_EQ(0, truth_counter_set_term(a, 1, 1, true));
+	ASSERT_EQ(0, truth_counter_set_term(k, 1, 1, true));
+	ASSERT_EQ(0, truth_counter_ack(a, 1, 1, 3));
+	ASSERT_EQ(0, truth_counter_ack(a, 2, 1, 3));
+	ASSERT_EQ(1, truth_counter_poll(a, &v));
+	ASSERT_EQ(3, v);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0)
+		_exit(drop_caps_under(a, k));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	/* the child could not delete the groups; here they are still counted */
+	ASSERT_EQ(0, truth_group_get(&self->t, GID, &g));
+	EXPECT_EQ(3, g.commit);
+	truth_counter_close(a);
+	truth_counter_close(k);
+	EXPECT_EQ(-ENOENT, truth_group_get(&self->t, GID, &g));
+	EXPECT_EQ(-ENOENT, truth_group_get(&self->t, GID_OTHER, &g));
+}
+
 TEST_F(counter, auto_and_key)
 {
 	static const uint8_t key[32] = { 7 };
@@ -368,6 +534,147 @@ TEST_F(counter, auto_without_the_module)
 	ASSERT_EQ(0, truth_module_load());
 	ASSERT_NE(NULL, c);
 	ASSERT_EQ(0, tnl_open(&self->t));
+}
+
+#define RACE_ACKS	3000
+
+/* Another acker of our group (the fast path, later): nodes 2 and 3. */
+static void *race_acker(void *arg)
+{
+	struct tnl t;
+	__u64 i;
+
+	if (tnl_open(&t))
+		return (void *)1;
+	for (i = 1; i <= RACE_ACKS; i++)
+		if (truth_ack(&t, GID, 1, 2 + (i & 1), i))
+			break;
+	tnl_close(&t);
+	return (void *)(uintptr_t)(i <= RACE_ACKS);
+}
+
+TEST_F(counter, acks_racing_from_another_socket)
+{
+	struct truth_counter_cfg cfg;
+	struct truth_counter *c;
+	uint64_t v = 0, last = 0, reports = 0;
+	struct tgroup g;
+	pthread_t th;
+	void *res;
+	char err[256];
+	int i, ret;
+
+	cfg_3(&cfg, TRUTH_COUNTER_KERNEL);
+	c = truth_counter_open(&cfg, err, sizeof(err));
+	ASSERT_NE(NULL, c) TH_LOG("%s", err);
+	ASSERT_EQ(0, truth_counter_set_term(c, 1, 1, true));
+	ASSERT_EQ(0, pthread_create(&th, NULL, race_acker, NULL));
+	for (i = 1; i <= RACE_ACKS; i++) {
+		ASSERT_EQ(0, truth_counter_ack(c, 1, 1, i));
+		ret = truth_counter_poll(c, &v);
+		ASSERT_LE(0, ret);
+		if (ret) {
+			ASSERT_LT(last, v);	/* strictly increasing */
+			last = v;
+			reports++;
+		}
+	}
+	ASSERT_EQ(0, pthread_join(th, &res));
+	ASSERT_EQ(NULL, res);
+	/* every advance, folded or not, was sent before its ack returned */
+	ret = truth_counter_poll(c, &v);
+	if (ret == 1)
+		last = v;
+	ASSERT_EQ(0, truth_group_get(&self->t, GID, &g));
+	EXPECT_EQ(RACE_ACKS, g.commit);
+	EXPECT_EQ(g.commit, last);
+	TH_LOG("%llu reports for %d advances by two writers",
+	       (unsigned long long)reports + (ret == 1), RACE_ACKS);
+	truth_counter_close(c);
+}
+
+TEST_F(counter, auto_goes_on_in_user_space_when_the_group_disappears)
+{
+	struct truth_counter_cfg cfg;
+	struct truth_counter *c;
+	uint64_t v = 0;
+	struct tgroup g;
+	char err[256];
+	int fd;
+
+	cfg_3(&cfg, TRUTH_COUNTER_AUTO);
+	c = truth_counter_open(&cfg, err, sizeof(err));
+	ASSERT_NE(NULL, c) TH_LOG("%s", err);
+	ASSERT_EQ(TRUTH_COUNTER_PATH_KERNEL, truth_counter_path(c));
+	fd = truth_counter_fd(c);
+	ASSERT_EQ(0, truth_counter_set_term(c, 1, 1, true));
+	ASSERT_EQ(0, truth_counter_ack(c, 1, 1, 5));
+	ASSERT_EQ(0, truth_counter_ack(c, 3, 1, 5));
+	ASSERT_EQ(1, truth_counter_poll(c, &v));
+	ASSERT_EQ(5, v);
+
+	ASSERT_EQ(0, truth_group_remove(&self->t, GID));
+	/* the next call notices, moves to user space and succeeds there */
+	ASSERT_EQ(0, truth_counter_ack(c, 1, 1, 8)) TH_LOG("%s", truth_counter_error(c));
+	EXPECT_EQ(TRUTH_COUNTER_PATH_USER, truth_counter_path(c));
+	EXPECT_NE(NULL, strstr(truth_counter_reason(c), "disappeared"))
+		TH_LOG("%s", truth_counter_reason(c));
+	EXPECT_EQ(fd, truth_counter_fd(c));
+	EXPECT_EQ(0, truth_counter_poll(c, &v));	/* still 5 */
+	EXPECT_FALSE(fd_readable(fd));
+	/* the shadow kept 3's match (5), so 1 and 2 at 8 commit 8 */
+	EXPECT_EQ(0, truth_counter_match(c, 3, &v));
+	EXPECT_EQ(5, v);
+	ASSERT_EQ(0, truth_counter_ack(c, 2, 1, 8));
+	EXPECT_TRUE(fd_readable(fd));
+	ASSERT_EQ(1, truth_counter_poll(c, &v));
+	EXPECT_EQ(8, v);
+	EXPECT_EQ(-ESTALE, truth_counter_ack(c, 2, 2, 9));
+	EXPECT_STREQ("the ack's term is not the group's term", truth_counter_error(c));
+	/* a new group with our id is someone else's: close leaves it */
+	ASSERT_EQ(0, truth_group_add(&self->t, GID, 3, 1));
+	truth_counter_close(c);
+	EXPECT_EQ(0, truth_group_get(&self->t, GID, &g));
+}
+
+TEST_F(counter, module_unloaded_under_open_counters)
+{
+	struct truth_counter_cfg cfg;
+	struct truth_counter *a, *k;
+	uint64_t v = 0;
+	struct tgroup g;
+	char err[256];
+
+	cfg_3(&cfg, TRUTH_COUNTER_AUTO);
+	a = truth_counter_open(&cfg, err, sizeof(err));
+	ASSERT_NE(NULL, a) TH_LOG("%s", err);
+	cfg.mode = TRUTH_COUNTER_KERNEL;
+	cfg.group_id = GID_OTHER;
+	k = truth_counter_open(&cfg, err, sizeof(err));
+	ASSERT_NE(NULL, k) TH_LOG("%s", err);
+	ASSERT_EQ(0, truth_counter_set_term(a, 1, 1, true));
+	ASSERT_EQ(0, truth_counter_set_term(k, 1, 1, true));
+	ASSERT_EQ(0, truth_counter_ack(a, 1, 1, 3));
+	ASSERT_EQ(0, truth_counter_ack(a, 2, 1, 3));
+	ASSERT_EQ(1, truth_counter_poll(a, &v));
+	ASSERT_EQ(3, v);
+
+	tnl_close(&self->t);
+	ASSERT_EQ(0, truth_module_unload());
+	/* KERNEL: the error; AUTO: on in user space */
+	EXPECT_EQ(-ENOENT, truth_counter_ack(k, 1, 1, 3));
+	EXPECT_EQ(TRUTH_COUNTER_PATH_KERNEL, truth_counter_path(k));
+	EXPECT_EQ(0, truth_counter_ack(a, 1, 1, 4));
+	EXPECT_EQ(TRUTH_COUNTER_PATH_USER, truth_counter_path(a));
+	EXPECT_EQ(0, truth_counter_ack(a, 3, 1, 4));
+	EXPECT_EQ(1, truth_counter_poll(a, &v));
+	EXPECT_EQ(4, v);
+	truth_counter_close(k);
+	truth_counter_close(a);
+	ASSERT_EQ(0, truth_module_load());
+	ASSERT_EQ(0, tnl_open(&self->t));
+	EXPECT_EQ(-ENOENT, truth_group_get(&self->t, GID, &g));
+	EXPECT_EQ(-ENOENT, truth_group_get(&self->t, GID_OTHER, &g));
 }
 
 /* Namespace B: the same group id, its own commits, none of A's. */

@@ -5,6 +5,8 @@
  * a payload is accepted only if every byte is where the layout says.
  */
 #include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "transport/transport.h"
@@ -309,4 +311,82 @@ int truth_tp_decode(struct truth_tp *t, struct truth_tp_peer *peer,
 	default:
 		return -1;
 	}
+}
+
+
+
+static int merge_flush(struct truth_tp *t, struct truth_tp_merge *g)
+{
+	int err;
+
+	if (!g->open)
+		return 0;
+	g->open = false;
+	g->m.entries = g->e;
+	err = truth_tp_send(t, &g->m);
+	return err;
+}
+
+static bool merge_add(struct truth_tp_merge *g, const struct raft_msg *m)
+{
+	uint32_t n = g->m.n_entries + m->n_entries;
+
+	if (n > g->cap) {
+		uint32_t cap = n * 2;
+		struct raft_entry *ne = realloc(g->e, cap * sizeof(*ne));
+
+		if (!ne)
+			return false;
+		g->e = ne;
+		g->cap = cap;
+	}
+	memcpy(g->e + g->m.n_entries, m->entries, m->n_entries * sizeof(*g->e));
+	g->m.n_entries = n;
+	/* the later message's view of commit and read round is the newer one */
+	g->m.commit = m->commit;
+	g->m.ctx = m->ctx;
+	return true;
+}
+
+int truth_tp_send_many(struct truth_tp *t, const struct raft_msg *msgs, uint32_t n)
+{
+	struct truth_tp_merge *g = t->merge;
+	uint32_t i, k;
+
+	for (i = 0; i < n; i++) {
+		const struct raft_msg *m = &msgs[i];
+		struct truth_tp_peer *p = truth_tp_peer(t, m->to);
+		struct truth_tp_merge *cur;
+
+		if (!p) {
+			truth_tp_send(t, m);
+			continue;
+		}
+		cur = &g[p - t->peers];
+		if (m->type == RAFT_MSG_APPEND && m->n_entries) {
+			const struct raft_entry *last;
+
+			if (cur->open) {
+				last = &cur->e[cur->m.n_entries - 1];
+				if (m->term == cur->m.term && m->prev_index == last->index &&
+				    m->prev_term == last->term && merge_add(cur, m))
+					continue;
+				merge_flush(t, cur);
+			}
+			cur->m = *m;
+			cur->m.n_entries = 0;
+			cur->m.entries = NULL;
+			cur->open = true;
+			if (!merge_add(cur, m)) {
+				cur->open = false;
+				truth_tp_send(t, m);
+			}
+			continue;
+		}
+		merge_flush(t, cur);
+		truth_tp_send(t, m);
+	}
+	for (k = 0; k < t->n_peers; k++)
+		merge_flush(t, &g[k]);
+	return 0;
 }

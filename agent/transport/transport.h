@@ -36,6 +36,7 @@
 #define TRUTH_TP_MAX_ENTRY	(TRUTH_TP_PAYLOAD_TARGET - TRUTH_TP_APPEND_FIXED - TRUTH_TP_ENTRY_HDR)
 /* snapshot bytes per InstallSnapshot chunk (room left for the conf) */
 #define TRUTH_TP_SNAP_CHUNK	59000
+#define TRUTH_TP_RX_BATCH	16	/* datagrams per recvmmsg */
 #define TRUTH_TP_ADVERT_MAX	63	/* sender's client address in RAFT payloads */
 
 /* Counters of what came and went; refusals by reason. */
@@ -68,6 +69,14 @@ struct truth_tp_peer {
 	uint64_t last_rx_us;		/* caller's clock when last heard */
 };
 
+/* One peer's APPENDs being merged: contiguous entries, one message. */
+struct truth_tp_merge {
+	struct raft_msg m;
+	struct raft_entry *e;	/* shallow copies of the ready's entries */
+	uint32_t cap;
+	bool open;
+};
+
 struct truth_tp;
 /* A checked message for Raft; m and its entries are valid during the call. */
 typedef void (*truth_tp_deliver_fn)(void *ctx, const struct raft_msg *m);
@@ -95,6 +104,7 @@ struct truth_tp {
 	truth_tp_probe_fn probe;
 	void *probe_ctx;
 	uint64_t now_us;		/* stamped on peers as last_rx_us */
+	struct truth_tp_merge merge[TRUTH_TP_MAX_PEERS];
 };
 
 /* Set up (no socket yet); advert is this node's client address or "". */
@@ -109,6 +119,11 @@ int truth_tp_bind(struct truth_tp *t, const struct sockaddr *sa, socklen_t salen
 
 /* Send m to m->to as one or more datagrams; 0 or -errno (counted). */
 int truth_tp_send(struct truth_tp *t, const struct raft_msg *m);
+/*
+ * Send a ready's messages in order, merging each peer's back-to-back
+ * APPENDs of contiguous entries into one (fewer datagrams, one ack).
+ */
+int truth_tp_send_many(struct truth_tp *t, const struct raft_msg *msgs, uint32_t n);
 /* Read every datagram waiting on the socket; returns how many. */
 int truth_tp_recv(struct truth_tp *t, truth_tp_deliver_fn fn, void *ctx);
 /*

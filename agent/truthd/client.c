@@ -24,6 +24,7 @@
 #include "truthd/truthd.h"
 
 #define READ_CHUNK	(64 << 10)
+#define CLIENT_IN_MAX	(1 << 20)	/* input held while a command waits */
 
 bool queue_push(struct conn ***q, size_t *len, size_t *cap, struct conn *c)
 {
@@ -72,7 +73,9 @@ static void conn_update_events(struct truthd *d, struct conn *c)
 {
 	uint32_t ev = 0;
 
-	if (c->wait == WAIT_NONE && !c->s.closing)
+	/* keep reading while a command waits (no epoll_ctl per command);
+	 * stop only when a pipelining client got far ahead */
+	if (!c->s.closing && c->in_len < CLIENT_IN_MAX)
 		ev |= EPOLLIN;
 	if (c->s.out.len)
 		ev |= EPOLLOUT;
@@ -132,7 +135,7 @@ static void conn_event(struct truth_ev *ev, uint32_t events)
 	struct conn *c = ev->arg;
 	struct truthd *d = c->d;
 
-	if (events & EPOLLIN && c->wait == WAIT_NONE) {
+	if (events & EPOLLIN && c->in_len < CLIENT_IN_MAX) {
 		ssize_t n;
 
 		if (c->in_cap - c->in_len < READ_CHUNK) {

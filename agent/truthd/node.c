@@ -463,14 +463,28 @@ static void maybe_snapshot(struct truthd *d)
 	log_info("snapshot at %llu (%ld bytes)", (unsigned long long)applied, len);
 }
 
-/* The leader's APPENDs of a batch, sent before its own write is durable. */
-static void send_appends(struct truthd *d, const struct raft_ready *rd)
+/* Send rd's APPENDs (appends == true) or the other messages, in order. */
+static void send_some(struct truthd *d, const struct raft_ready *rd, bool appends)
 {
-	uint32_t i;
+	uint32_t i, n = 0;
 
+	if (rd->n_msgs > d->msg_cap) {
+		struct raft_msg *nm = realloc(d->msg_buf, rd->n_msgs * sizeof(*nm));
+
+		if (!nm) {
+			/* unmerged, one by one: slower, never wrong */
+			for (i = 0; i < rd->n_msgs; i++)
+				if ((rd->msgs[i].type == RAFT_MSG_APPEND) == appends)
+					truth_tp_send(&d->tp, &rd->msgs[i]);
+			return;
+		}
+		d->msg_buf = nm;
+		d->msg_cap = rd->n_msgs;
+	}
 	for (i = 0; i < rd->n_msgs; i++)
-		if (rd->msgs[i].type == RAFT_MSG_APPEND)
-			truth_tp_send(&d->tp, &rd->msgs[i]);
+		if ((rd->msgs[i].type == RAFT_MSG_APPEND) == appends)
+			d->msg_buf[n++] = rd->msgs[i];
+	truth_tp_send_many(&d->tp, d->msg_buf, n);
 }
 
 static void one_ready(struct truthd *d)
@@ -489,7 +503,7 @@ static void one_ready(struct truthd *d)
 	 */
 	early = !rd.hs_changed && !rd.snapshot;
 	if (early)
-		send_appends(d, &rd);
+		send_some(d, &rd, true);
 	if (rd.snapshot && persist_snapshot(d, rd.snapshot))
 		return;
 	if (rd.n_entries && persist_entries(d, &rd))
@@ -511,16 +525,9 @@ static void one_ready(struct truthd *d)
 		}
 	}
 	if (early) {
-		uint32_t i;
-
-		for (i = 0; i < rd.n_msgs; i++)
-			if (rd.msgs[i].type != RAFT_MSG_APPEND)
-				truth_tp_send(&d->tp, &rd.msgs[i]);
+		send_some(d, &rd, false);
 	} else {
-		uint32_t i;
-
-		for (i = 0; i < rd.n_msgs; i++)
-			truth_tp_send(&d->tp, &rd.msgs[i]);
+		truth_tp_send_many(&d->tp, rd.msgs, rd.n_msgs);
 	}
 	apply(d, &rd);
 	reads_ready(d, &rd);

@@ -59,6 +59,8 @@ struct truthd {
 	uint64_t bytes_since_snap;
 	int64_t last_stamp;		/* last time stamped on an entry */
 	bool failed;			/* fail-stop after an I/O error */
+	struct raft_msg *msg_buf;	/* a ready's messages, filtered */
+	uint32_t msg_cap;
 
 	/* clients */
 	struct conn *conns;

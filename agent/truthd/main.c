@@ -201,6 +201,9 @@ static int start(struct truthd *d)
 	ret = truth_ev_add(&d->loop, &d->ev_udp, d->tp.fd, EPOLLIN, udp_event, d);
 	if (ret)
 		return ret;
+	ret = sync_start(d);
+	if (ret)
+		return ret;
 	ret = clients_open(d);
 	if (ret)
 		return ret;
@@ -250,6 +253,7 @@ int main(int argc, char **argv)
 			log_err("event loop: %s", strerror(-ret));
 	}
 	clients_close(&d);
+	sync_stop(&d);
 	node_close(&d);
 	truth_tp_fini(&d.tp);
 	truth_kv_fini(&d.kv);

@@ -3,12 +3,12 @@
  * truthd's node: the Raft core driven by the event loop, the disk under
  * it and the keyspace on top.
  *
- * One ready at a time (Documentation/raft.md), with one liberty Raft
- * allows: a leader's APPENDs leave before its own fdatasync, so followers
- * write in parallel with it; the leader counts itself only after the sync
- * (the core moves its own match at raft_advance, which comes after).
- * Everything else (acks, votes, anything after a term or vote change)
- * leaves only once the batch is durable.
+ * One ready at a time (Documentation/raft.md), with the liberty an
+ * asynchronous disk needs: entries are written (not yet synced) and the
+ * ready handed back at once; durable.c holds every message that vouches
+ * for this disk until the sync thread says the log is durable, and counts
+ * the leader's commit itself from durable indexes.  A leader's APPENDs
+ * leave at once, so followers write in parallel with it.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -139,6 +139,8 @@ int node_open(struct truthd *d)
 	opt.max_batch = 512;
 	opt.snapshot_chunk = TRUTH_TP_SNAP_CHUNK;
 	opt.drift_ppm = 500;
+	/* durable.c counts: the core would count writes not yet synced */
+	opt.external_commit = true;
 	bootstrap_conf(&d->conf, &rc);
 	d->raft = raft_new(&opt, &rc);
 	if (!d->raft) {
@@ -234,8 +236,7 @@ uint64_t node_peer_match(struct truthd *d, uint32_t id)
 	uint32_t i;
 
 	if (id == d->conf.node_id)
-		return d->conf.fsync ? truth_wal_durable_index(d->wal)
-				     : truth_wal_last_index(d->wal);
+		return node_durable(d);
 	for (i = 0; i < d->tp.n_peers; i++)
 		if (d->tp.peers[i].id == id)
 			return d->peer_match[i];
@@ -463,27 +464,37 @@ static void maybe_snapshot(struct truthd *d)
 	log_info("snapshot at %llu (%ld bytes)", (unsigned long long)applied, len);
 }
 
-/* Send rd's APPENDs (appends == true) or the other messages, in order. */
-static void send_some(struct truthd *d, const struct raft_ready *rd, bool appends)
+/*
+ * A leader's own messages (APPEND, SNAPSHOT, TIMEOUT_NOW) vouch for nothing
+ * on this disk and leave now, back-to-back APPENDs merged; the rest wait
+ * until the log written so far is durable.
+ */
+static void send_ready_msgs(struct truthd *d, const struct raft_ready *rd)
 {
+	uint64_t need = d->conf.fsync ? truth_wal_last_index(d->wal) : 0;
 	uint32_t i, n = 0;
 
 	if (rd->n_msgs > d->msg_cap) {
 		struct raft_msg *nm = realloc(d->msg_buf, rd->n_msgs * sizeof(*nm));
 
-		if (!nm) {
-			/* unmerged, one by one: slower, never wrong */
-			for (i = 0; i < rd->n_msgs; i++)
-				if ((rd->msgs[i].type == RAFT_MSG_APPEND) == appends)
-					truth_tp_send(&d->tp, &rd->msgs[i]);
-			return;
+		if (nm) {
+			d->msg_buf = nm;
+			d->msg_cap = rd->n_msgs;
 		}
-		d->msg_buf = nm;
-		d->msg_cap = rd->n_msgs;
 	}
-	for (i = 0; i < rd->n_msgs; i++)
-		if ((rd->msgs[i].type == RAFT_MSG_APPEND) == appends)
-			d->msg_buf[n++] = rd->msgs[i];
+	for (i = 0; i < rd->n_msgs; i++) {
+		const struct raft_msg *m = &rd->msgs[i];
+
+		if (m->type == RAFT_MSG_APPEND || m->type == RAFT_MSG_SNAPSHOT ||
+		    m->type == RAFT_MSG_TIMEOUT_NOW) {
+			if (rd->n_msgs <= d->msg_cap)
+				d->msg_buf[n++] = *m;
+			else
+				truth_tp_send(&d->tp, m);
+		} else if (!hold_msg(d, m, need)) {
+			log_warn("out of memory holding a message; dropped (Raft resends)");
+		}
+	}
 	truth_tp_send_many(&d->tp, d->msg_buf, n);
 }
 
@@ -491,30 +502,15 @@ static void one_ready(struct truthd *d)
 {
 	char err[TRUTH_STORAGE_ERRLEN];
 	struct raft_ready rd;
-	bool early;
 
 	raft_ready(d->raft, &rd);
-	/*
-	 * A leader's APPENDs may go before its own write is durable (§10.2.1
-	 * of the dissertation): a follower's ack counts only for the follower,
-	 * and the leader's own match moves at raft_advance, after the sync.
-	 * Not when the term or vote changed in this batch: that must be
-	 * durable before anything carries the new term.
-	 */
-	early = !rd.hs_changed && !rd.snapshot;
-	if (early)
-		send_some(d, &rd, true);
+	/* snapshot, hard state, entries: a torn write leaves a prefix */
 	if (rd.snapshot && persist_snapshot(d, rd.snapshot))
 		return;
-	if (rd.n_entries && persist_entries(d, &rd))
-		return;
-	if (rd.n_entries && d->conf.fsync && truth_wal_sync(d->wal, NULL, err)) {
-		fail_stop(d, "wal sync", err);
-		return;
-	}
 	if (rd.hs_changed) {
 		struct truth_meta m = { .term = rd.hs.term, .vote = rd.hs.vote };
 
+		/* synchronous: rare, and every message after it carries the term */
 		if (truth_meta_save(d->meta, &m, err)) {
 			fail_stop(d, "meta", err);
 			return;
@@ -524,11 +520,9 @@ static void one_ready(struct truthd *d)
 			memset(d->peer_match, 0, sizeof(d->peer_match));
 		}
 	}
-	if (early) {
-		send_some(d, &rd, false);
-	} else {
-		truth_tp_send_many(&d->tp, rd.msgs, rd.n_msgs);
-	}
+	if (rd.n_entries && persist_entries(d, &rd))
+		return;
+	send_ready_msgs(d, &rd);
 	apply(d, &rd);
 	reads_ready(d, &rd);
 	raft_advance(d->raft, &rd);
@@ -536,6 +530,7 @@ static void one_ready(struct truthd *d)
 
 void node_process(struct truthd *d)
 {
+	count_commit(d);
 	do {
 		while (!d->failed && raft_has_ready(d->raft))
 			one_ready(d);
@@ -545,4 +540,5 @@ void node_process(struct truthd *d)
 		maybe_snapshot(d);
 		clients_resume(d);
 	} while (raft_has_ready(d->raft) || d->resume_head);
+	sync_kick(d);
 }

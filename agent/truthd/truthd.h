@@ -8,6 +8,7 @@
 #ifndef _TRUTHD_H
 #define _TRUTHD_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -41,11 +42,28 @@ struct conn {
 	struct conn *prev, *next;	/* all connections */
 };
 
+/* The fdatasync thread (durable.c). */
+struct sync_thread {
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int efd;		/* eventfd: a sync finished */
+	int fd;			/* handed to the thread, -1 = nothing */
+	int result;		/* 0 or -errno of the last fdatasync */
+	bool stop, done, running;
+	bool busy;		/* loop side: a sync is in flight */
+	uint64_t upto, gen;	/* what it covers */
+};
+
 struct truthd {
 	struct truth_conf conf;
 	const char *conf_path;
 	struct truth_evloop loop;
-	struct truth_ev ev_sig, ev_tick, ev_udp, ev_tcp, ev_unix;
+	struct truth_ev ev_sig, ev_tick, ev_udp, ev_tcp, ev_unix, ev_sync;
+	struct sync_thread sync;
+	struct raft_msg *held;		/* messages waiting for the disk */
+	uint64_t *held_need;		/* durable index each waits for */
+	size_t n_held, held_cap;
 	int sigfd, tickfd, tcpfd, unixfd, lockfd;
 	uint64_t tick_us;
 
@@ -83,6 +101,14 @@ void node_process(struct truthd *d);		/* run readies until quiet */
 void node_tick(struct truthd *d);
 void node_deliver(void *ctx, const struct raft_msg *m);
 uint64_t node_peer_match(struct truthd *d, uint32_t id);
+
+/* durable.c */
+int sync_start(struct truthd *d);
+void sync_stop(struct truthd *d);
+void sync_kick(struct truthd *d);
+uint64_t node_durable(struct truthd *d);
+void count_commit(struct truthd *d);
+bool hold_msg(struct truthd *d, const struct raft_msg *m, uint64_t need);
 
 /* client.c */
 int clients_open(struct truthd *d);

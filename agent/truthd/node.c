@@ -528,6 +528,26 @@ static void one_ready(struct truthd *d)
 	raft_advance(d->raft, &rd);
 }
 
+/* One line per change of role or leader: what an operator wants in the journal. */
+static void log_role(struct truthd *d)
+{
+	enum raft_role role = raft_role(d->raft);
+	uint32_t leader = raft_leader(d->raft);
+
+	if (role == d->last_role && leader == d->last_leader)
+		return;
+	d->last_role = role;
+	d->last_leader = leader;
+	if (role == RAFT_LEADER)
+		log_info("leader of term %llu", (unsigned long long)raft_term(d->raft));
+	else if (leader != RAFT_NONE)
+		log_info("following node %u in term %llu", leader,
+			 (unsigned long long)raft_term(d->raft));
+	else
+		log_info("%s in term %llu, no leader", role_name(role),
+			 (unsigned long long)raft_term(d->raft));
+}
+
 void node_process(struct truthd *d)
 {
 	count_commit(d);
@@ -541,4 +561,5 @@ void node_process(struct truthd *d)
 		clients_resume(d);
 	} while (raft_has_ready(d->raft) || d->resume_head);
 	sync_kick(d);
+	log_role(d);
 }

@@ -72,6 +72,8 @@ struct truthd {
 	struct truth_wal *wal;
 	struct truth_meta_store *meta;
 	struct truth_kv kv;
+	enum raft_role last_role;	/* for log_role() */
+	uint32_t last_leader;
 	uint64_t last_term_seen;	/* to reset peer matches on a new term */
 	uint64_t peer_match[TRUTH_TP_MAX_PEERS];	/* by tp.peers[] slot, this term */
 	uint64_t bytes_since_snap;

@@ -25,6 +25,7 @@
 #define REQ_DIR		(1u << 2)
 #define REQ_PLISTEN	(1u << 3)
 #define REQ_KEY		(1u << 4)
+#define REQ_CLIENT	(1u << 5)	/* client_listen or client_unix given */
 
 void truth_conf_defaults(struct truth_conf *c)
 {
@@ -167,28 +168,35 @@ static int set_string(char *dst, size_t cap, const char *value,
 int truth_conf_set(struct truth_conf *c, const char *where, const char *key,
 		   const char *value, truth_conf_err_fn err, void *ctx)
 {
+	static const struct { const char *key; unsigned int bit; } seen[] = {
+		{ "node_id", REQ_NODE }, { "group_id", REQ_GROUP },
+		{ "data_dir", REQ_DIR }, { "peer_listen", REQ_PLISTEN },
+		{ "key_file", REQ_KEY }, { "client_listen", REQ_CLIENT },
+		{ "client_unix", REQ_CLIENT },
+	};
 	const char *reason;
+	unsigned int i;
 	uint64_t v;
 	int lvl;
 
+	/* given, even if bad: its own error says what is wrong, not "missing" */
+	for (i = 0; i < sizeof(seen) / sizeof(seen[0]); i++)
+		if (!strcmp(key, seen[i].key))
+			c->given |= seen[i].bit;
 	if (!strcmp(key, "node_id") || !strcmp(key, "group_id")) {
 		if (parse_u64(value, 1, UINT32_MAX, &v))
 			return bad(err, ctx, where, key, "must be an integer 1..4294967295");
 		if (key[0] == 'n') {
 			c->node_id = (uint32_t)v;
-			c->given |= REQ_NODE;
 		} else {
 			c->group_id = (uint32_t)v;
-			c->given |= REQ_GROUP;
 		}
 	} else if (!strcmp(key, "data_dir")) {
-		if (set_string(c->data_dir, sizeof(c->data_dir), value, err, ctx, where, key))
-			return 1;
-		c->given |= REQ_DIR;
+		return set_string(c->data_dir, sizeof(c->data_dir), value, err, ctx,
+				  where, key);
 	} else if (!strcmp(key, "peer_listen")) {
 		if (truth_conf_parse_addr(value, &c->peer_listen, &reason))
 			return bad(err, ctx, where, key, reason);
-		c->given |= REQ_PLISTEN;
 	} else if (!strcmp(key, "peer")) {
 		return set_peer(c, where, value, err, ctx);
 	} else if (!strcmp(key, "client_listen")) {
@@ -207,9 +215,8 @@ int truth_conf_set(struct truth_conf *c, const char *where, const char *key,
 		return set_string(c->client_unix, sizeof(c->client_unix), value,
 				  err, ctx, where, key);
 	} else if (!strcmp(key, "key_file")) {
-		if (set_string(c->key_file, sizeof(c->key_file), value, err, ctx, where, key))
-			return 1;
-		c->given |= REQ_KEY;
+		return set_string(c->key_file, sizeof(c->key_file), value, err, ctx,
+				  where, key);
 	} else if (!strcmp(key, "fast_path")) {
 		if (!strcmp(value, "auto"))
 			c->fast_path = TRUTH_CONF_FAST_AUTO;
@@ -358,16 +365,16 @@ int truth_conf_finish(struct truth_conf *c, const char *file,
 	for (i = 0; i < sizeof(req) / sizeof(req[0]); i++)
 		if (!(c->given & req[i].bit))
 			errors += bad(err, ctx, where, req[i].key, "required, not set");
-	if (!c->has_client_listen && !c->client_unix[0])
+	if (!(c->given & REQ_CLIENT))
 		errors += bad(err, ctx, where, "client_listen",
 			      "set client_listen or client_unix (clients need a way in)");
 	if (c->n_peers == 0)
 		errors += bad(err, ctx, where, "peer", "no peer listed (list every member, this node too)");
-	if (c->given & REQ_NODE && c->n_peers) {
+	if (c->node_id && c->n_peers) {
 		self = truth_conf_peer(c, c->node_id);
 		if (!self)
 			errors += bad(err, ctx, where, "peer", "node_id is not among the peers");
-		else if (c->given & REQ_PLISTEN &&
+		else if (c->peer_listen.len &&
 			 (self->addr.len != c->peer_listen.len ||
 			  memcmp(&self->addr.sa, &c->peer_listen.sa, self->addr.len)))
 			errors += bad(err, ctx, where, "peer_listen",
@@ -376,7 +383,7 @@ int truth_conf_finish(struct truth_conf *c, const char *file,
 	if (c->heartbeat_ms * 2 > c->election_timeout_ms)
 		errors += bad(err, ctx, where, "heartbeat_ms",
 			      "must be at most half of election_timeout_ms");
-	if (c->given & REQ_KEY)
+	if (c->key_file[0])
 		errors += load_key(c, where, err, ctx);
 	if (!c->client_advertise[0] && c->has_client_listen)
 		snprintf(c->client_advertise, sizeof(c->client_advertise), "%s",

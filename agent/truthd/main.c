@@ -201,12 +201,7 @@ static int start(struct truthd *d)
 	ret = truth_ev_add(&d->loop, &d->ev_udp, d->tp.fd, EPOLLIN, udp_event, d);
 	if (ret)
 		return ret;
-	ret = sync_start(d);
-	if (ret)
-		return ret;
-	ret = clients_open(d);
-	if (ret)
-		return ret;
+	/* blocked before any thread exists, so only the signalfd sees them */
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
@@ -215,6 +210,12 @@ static int start(struct truthd *d)
 	if (d->sigfd < 0)
 		return d->sigfd;
 	ret = truth_ev_add(&d->loop, &d->ev_sig, d->sigfd, EPOLLIN, sig_event, d);
+	if (ret)
+		return ret;
+	ret = sync_start(d);
+	if (ret)
+		return ret;
+	ret = clients_open(d);
 	if (ret)
 		return ret;
 	d->tickfd = truth_timerfd_periodic(d->tick_us);

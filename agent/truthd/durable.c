@@ -107,6 +107,28 @@ static void release_held(struct truthd *d)
 	d->n_held -= i;
 }
 
+/*
+ * The log was cut back to last: held messages that vouch for entries past
+ * it must never leave (an ack for a term-T1 entry that a T2 leader has
+ * since replaced would let the T1 leader count a log this node no longer
+ * has).  Raft treats them as lost messages.
+ */
+void drop_held_above(struct truthd *d, uint64_t last)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < d->n_held; i++) {
+		if (d->held_need[i] > last)
+			continue;
+		d->held[k] = d->held[i];
+		d->held_need[k++] = d->held_need[i];
+	}
+	if (k != d->n_held)
+		log_debug("log cut to %llu: %zu held messages dropped",
+			  (unsigned long long)last, d->n_held - k);
+	d->n_held = k;
+}
+
 /* Queue m until the log up to need is durable; false if out of memory. */
 bool hold_msg(struct truthd *d, const struct raft_msg *m, uint64_t need)
 {

@@ -290,6 +290,7 @@ static int persist_snapshot(struct truthd *d, const struct raft_snapshot *s)
 		fail_stop(d, "wal reset", err);
 		return -EIO;
 	}
+	drop_held_above(d, truth_wal_last_index(d->wal));
 	if (truth_kv_restore(&d->kv, s->data, s->size))
 		log_err("snapshot %llu from the leader: state machine data does not decode",
 			(unsigned long long)s->index);
@@ -321,6 +322,9 @@ static int persist_entries(struct truthd *d, const struct raft_ready *rd)
 		we[i].data = e->data;
 		d->bytes_since_snap += e->len + TRUTH_WAL_REC_HDR;
 	}
+	/* a conflict cuts the log first (Figure 2, receiver step 3) */
+	if (rd->entries[0].index <= truth_wal_last_index(d->wal))
+		drop_held_above(d, rd->entries[0].index - 1);
 	ret = truth_wal_append(d->wal, we, rd->n_entries, err);
 	if (we != stack)
 		free(we);

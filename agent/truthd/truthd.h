@@ -111,6 +111,7 @@ void sync_kick(struct truthd *d);
 uint64_t node_durable(struct truthd *d);
 void count_commit(struct truthd *d);
 bool hold_msg(struct truthd *d, const struct raft_msg *m, uint64_t need);
+void drop_held_above(struct truthd *d, uint64_t last);
 
 /* client.c */
 int clients_open(struct truthd *d);

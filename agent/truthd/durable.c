@@ -13,11 +13,10 @@
  *    which vouch for nothing on this disk) waits in a FIFO until the log
  *    as it was when the message was made is durable: an ack, a vote, a
  *    heartbeat answer never leave ahead of the entries behind them;
- *  - the core counts nothing (external_commit): the commit index is the
- *    weighted quorum (include/truth/quorum.h) of this node's durable index
- *    and the match indexes followers acknowledged in this term, handed to
- *    raft_commit_external().  This is the user-space path of the commit
- *    counter (agent/counter, once it lands) and follows its interface.
+ *  - the core counts nothing (external_commit): the commit counter
+ *    (count.c, agent/counter) gets this node's durable index only after
+ *    the sync, and the followers' acks; its advances go to
+ *    raft_commit_external().
  */
 #include <errno.h>
 #include <pthread.h>
@@ -26,8 +25,6 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
-
-#include <truth/quorum.h>
 
 #include "log/log.h"
 #include "truthd/truthd.h"
@@ -65,32 +62,6 @@ uint64_t node_durable(struct truthd *d)
 {
 	return d->conf.fsync ? truth_wal_durable_index(d->wal)
 			     : truth_wal_last_index(d->wal);
-}
-
-/* Leader: commit what a weighted quorum holds durably (§5.4.2 in the core). */
-void count_commit(struct truthd *d)
-{
-	struct truth_quorum_member m[RAFT_MAX_MEMBERS];
-	const struct raft_conf *conf;
-	uint64_t q, th;
-	uint32_t i, n = 0;
-
-	if (raft_role(d->raft) != RAFT_LEADER)
-		return;
-	conf = raft_conf(d->raft);
-	for (i = 0; i < conf->n; i++) {
-		if (conf->m[i].role != RAFT_VOTER)
-			continue;
-		m[n].id = conf->m[i].id;
-		m[n].weight = conf->m[i].weight;
-		m[n].match = node_peer_match(d, conf->m[i].id);
-		n++;
-	}
-	th = conf->threshold ? conf->threshold : raft_conf_threshold(conf);
-	q = truth_quorum_match(m, n, th);
-	/* the core refuses an index outside its term or above its log */
-	if (q > raft_commit_index(d->raft))
-		raft_commit_external(d->raft, raft_term(d->raft), q);
 }
 
 static void release_held(struct truthd *d)
@@ -204,7 +175,7 @@ static void sync_event(struct truth_ev *ev, uint32_t events)
 		return;
 	}
 	release_held(d);
-	count_commit(d);
+	count_self(d);
 	/* node_process (the loop's idle hook) applies and starts the next sync */
 }
 

@@ -54,7 +54,7 @@ void info_truth(void *ctx, struct truth_resp_session *s,
 		(unsigned long long)raft_commit_index(rf),
 		(unsigned long long)raft_applied_index(rf),
 		(unsigned long long)last,
-		(unsigned long long)raft_snapshot_index(rf), "user",
+		(unsigned long long)raft_snapshot_index(rf), count_path(d),
 		d->conf.fsync ? "on" : "unsafe", d->conf.n_peers);
 	for (i = 0; i < d->conf.n_peers; i++) {
 		const struct truth_conf_peer *p = &d->conf.peers[i];

@@ -201,6 +201,9 @@ static int start(struct truthd *d)
 	ret = truth_ev_add(&d->loop, &d->ev_udp, d->tp.fd, EPOLLIN, udp_event, d);
 	if (ret)
 		return ret;
+	ret = count_open(d);
+	if (ret)
+		return ret;
 	/* blocked before any thread exists, so only the signalfd sees them */
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
@@ -255,6 +258,7 @@ int main(int argc, char **argv)
 	}
 	clients_close(&d);
 	sync_stop(&d);
+	count_close(&d);
 	node_close(&d);
 	truth_tp_fini(&d.tp);
 	truth_kv_fini(&d.kv);

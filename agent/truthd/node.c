@@ -217,30 +217,21 @@ static void fail_stop(struct truthd *d, const char *what, const char *err)
 void node_deliver(void *ctx, const struct raft_msg *m)
 {
 	struct truthd *d = ctx;
-	uint32_t i;
 
 	if (d->failed)
 		return;
-	/* a follower's match as it reaches user space (INFO, the counter later) */
-	if (m->type == RAFT_MSG_APPEND_RESP && !m->reject && !m->heartbeat &&
-	    m->term == raft_term(d->raft))
-		for (i = 0; i < d->tp.n_peers; i++)
-			if (d->tp.peers[i].id == m->from &&
-			    m->match_index > d->peer_match[i])
-				d->peer_match[i] = m->match_index;
 	raft_step(d->raft, m);
+	/* a follower's ack that reached user space counts (the kernel's
+	 * fast path counts the others before they get here) */
+	if (m->type == RAFT_MSG_APPEND_RESP && !m->reject && !m->heartbeat) {
+		count_roles(d);		/* the step may have made us leader */
+		count_peer(d, m);
+	}
 }
 
 uint64_t node_peer_match(struct truthd *d, uint32_t id)
 {
-	uint32_t i;
-
-	if (id == d->conf.node_id)
-		return node_durable(d);
-	for (i = 0; i < d->tp.n_peers; i++)
-		if (d->tp.peers[i].id == id)
-			return d->peer_match[i];
-	return 0;
+	return count_match(d, id);
 }
 
 void node_tick(struct truthd *d)
@@ -519,10 +510,6 @@ static void one_ready(struct truthd *d)
 			fail_stop(d, "meta", err);
 			return;
 		}
-		if (rd.hs.term != d->last_term_seen) {
-			d->last_term_seen = rd.hs.term;
-			memset(d->peer_match, 0, sizeof(d->peer_match));
-		}
 	}
 	if (rd.n_entries && persist_entries(d, &rd))
 		return;
@@ -554,7 +541,7 @@ static void log_role(struct truthd *d)
 
 void node_process(struct truthd *d)
 {
-	count_commit(d);
+	count_roles(d);
 	do {
 		while (!d->failed && raft_has_ready(d->raft))
 			one_ready(d);
@@ -564,6 +551,8 @@ void node_process(struct truthd *d)
 		maybe_snapshot(d);
 		clients_resume(d);
 	} while (raft_has_ready(d->raft) || d->resume_head);
+	count_roles(d);
+	count_self(d);		/* fsync off: what was just written */
 	sync_kick(d);
 	log_role(d);
 }

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "conf/conf.h"
+#include "counter/counter.h"
 #include "evloop/evloop.h"
 #include "kv/kv.h"
 #include "raft/raft.h"
@@ -61,6 +62,10 @@ struct truthd {
 	struct truth_evloop loop;
 	struct truth_ev ev_sig, ev_tick, ev_udp, ev_tcp, ev_unix, ev_sync;
 	struct sync_thread sync;
+	struct truth_ev ev_count;
+	struct truth_counter *counter;
+	uint64_t count_term, count_start, count_self_acked;
+	bool count_leader;
 	struct raft_msg *held;		/* messages waiting for the disk */
 	uint64_t *held_need;		/* durable index each waits for */
 	size_t n_held, held_cap;
@@ -74,8 +79,6 @@ struct truthd {
 	struct truth_kv kv;
 	enum raft_role last_role;	/* for log_role() */
 	uint32_t last_leader;
-	uint64_t last_term_seen;	/* to reset peer matches on a new term */
-	uint64_t peer_match[TRUTH_TP_MAX_PEERS];	/* by tp.peers[] slot, this term */
 	uint64_t bytes_since_snap;
 	int64_t last_stamp;		/* last time stamped on an entry */
 	bool failed;			/* fail-stop after an I/O error */
@@ -109,9 +112,18 @@ int sync_start(struct truthd *d);
 void sync_stop(struct truthd *d);
 void sync_kick(struct truthd *d);
 uint64_t node_durable(struct truthd *d);
-void count_commit(struct truthd *d);
 bool hold_msg(struct truthd *d, const struct raft_msg *m, uint64_t need);
 void drop_held_above(struct truthd *d, uint64_t last);
+
+/* count.c: commit counting through agent/counter */
+int count_open(struct truthd *d);
+void count_close(struct truthd *d);
+void count_roles(struct truthd *d);
+void count_self(struct truthd *d);
+void count_peer(struct truthd *d, const struct raft_msg *m);
+void count_poll(struct truthd *d);
+uint64_t count_match(struct truthd *d, uint32_t node);
+const char *count_path(struct truthd *d);
 
 /* client.c */
 int clients_open(struct truthd *d);

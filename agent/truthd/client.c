@@ -75,7 +75,7 @@ static void conn_update_events(struct truthd *d, struct conn *c)
 
 	/* keep reading while a command waits (no epoll_ctl per command);
 	 * stop only when a pipelining client got far ahead */
-	if (!c->s.closing && c->in_len < CLIENT_IN_MAX)
+	if (!c->s.closing && !c->eof && c->in_len < CLIENT_IN_MAX)
 		ev |= EPOLLIN;
 	if (c->s.out.len)
 		ev |= EPOLLOUT;
@@ -104,7 +104,7 @@ static bool conn_flush(struct truthd *d, struct conn *c)
 		conn_close(d, c);
 		return false;
 	}
-	if (c->s.closing && !c->s.out.len && c->wait == WAIT_NONE) {
+	if ((c->s.closing || c->eof) && !c->s.out.len && c->wait == WAIT_NONE) {
 		conn_close(d, c);
 		return false;
 	}
@@ -135,7 +135,7 @@ static void conn_event(struct truth_ev *ev, uint32_t events)
 	struct conn *c = ev->arg;
 	struct truthd *d = c->d;
 
-	if (events & EPOLLIN && c->in_len < CLIENT_IN_MAX) {
+	if (events & EPOLLIN && !c->eof && c->in_len < CLIENT_IN_MAX) {
 		ssize_t n;
 
 		if (c->in_cap - c->in_len < READ_CHUNK) {
@@ -150,9 +150,17 @@ static void conn_event(struct truth_ev *ev, uint32_t events)
 			c->in_cap = cap;
 		}
 		n = read(c->ev.fd, c->in + c->in_len, c->in_cap - c->in_len);
-		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		if (n < 0 && errno != EAGAIN && errno != EINTR) {
 			conn_close(d, c);
 			return;
+		}
+		if (n == 0) {
+			/*
+			 * The client is done sending (a shutdown, as nc does),
+			 * maybe not done reading: what it sent is still answered,
+			 * a write once committed, then the connection closes.
+			 */
+			c->eof = true;
 		}
 		if (n > 0) {
 			c->in_len += (size_t)n;

@@ -38,6 +38,7 @@ struct conn {
 	uint64_t index, term, ctx;
 	struct truth_resp_request req;	/* the deferred read (points into the parser) */
 	bool zombie;			/* socket gone, waiting for its op to resolve */
+	bool eof;			/* the client shut its sending side */
 	bool resume;			/* on the resume list */
 	struct conn *next_resume;
 	struct conn *prev, *next;	/* all connections */

@@ -24,9 +24,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-tap_plan 13
+tap_plan 14
 if ! command -v redis-cli >/dev/null; then
-	for i in $(seq 13); do tap_skip "case $i" "redis-cli not installed (scripts/deps.sh)"; done
+	for i in $(seq 14); do tap_skip "case $i" "redis-cli not installed (scripts/deps.sh)"; done
 	exit 0
 fi
 
@@ -118,6 +118,12 @@ r=$(printf 'SET p 1\r\nINCR p\r\nINCR p\r\nGET p\r\nDEL p greeting\r\nEXISTS p\r
 	redis-cli -p "$(cport $L)" | tr '\n' ' ')
 [ "$r" = "OK 2 3 3 2 0 " ] && tap_ok "pipelined commands answered in order" ||
 	{ tap_fail "pipelined commands answered in order"; tap_diag "got '$r'"; }
+
+# a client that shuts its sending side right away (as nc does) still
+# gets every reply, the write ones after their commit
+r=$(printf 'SET h 1\r\nINCR h\r\nGET h\r\n' | busybox nc -w 5 127.0.0.1 "$(cport $L)" | tr -d '\r' | tr '\n' ' ')
+[ "$r" = '+OK :2 $1 2 ' ] && tap_ok "half-closed client still answered" ||
+	{ tap_fail "half-closed client still answered"; tap_diag "got '$r'"; }
 
 redis-cli -p "$(cport $L)" SET keep forever >/dev/null
 r=$(redis-cli -s "$dir/n$L.sock" GET keep)

@@ -282,6 +282,9 @@ static int persist_snapshot(struct truthd *d, const struct raft_snapshot *s)
 		return -EIO;
 	}
 	drop_held_above(d, truth_wal_last_index(d->wal));
+	log_info("installed snapshot %llu (term %llu, %llu bytes) from the leader",
+		 (unsigned long long)s->index, (unsigned long long)s->term,
+		 (unsigned long long)s->size);
 	if (truth_kv_restore(&d->kv, s->data, s->size))
 		log_err("snapshot %llu from the leader: state machine data does not decode",
 			(unsigned long long)s->index);

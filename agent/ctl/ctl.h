@@ -58,5 +58,6 @@ int stats_main(int argc, char *argv[]);
 int time_main(int argc, char *argv[]);
 /* get put del incr lock elect barrier watch: truthd over RESP (coord.c) */
 int coord_main(int argc, char *argv[]);
+int status_main(int argc, char *argv[]);
 
 #endif /* _TRUTHCTL_CTL_H */

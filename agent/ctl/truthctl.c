@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * truthctl: the command-line tool of truth.  Netlink subcommands talk to
- * truth.ko in the current network namespace; agent subcommands (later) talk
- * RESP to truthd.
+ * truth.ko in the current network namespace; agent subcommands (status)
+ * talk RESP to truthd.
  */
 
 #include <stdio.h>
@@ -32,6 +32,7 @@ static const struct {
 	{ "elect", coord_main, "truthd: campaign and lead until stopped" },
 	{ "barrier", coord_main, "truthd: wait until N have entered (and left)" },
 	{ "watch", coord_main, "truthd: print every change of a key or prefix" },
+	{ "status", status_main, "a running truthd's role, term, commit, peers (RESP)" },
 };
 
 static void usage(FILE *f)
@@ -50,9 +51,10 @@ static void usage(FILE *f)
 		"  %s clock tick group 7\n"
 		"  %s events --count 10\n"
 		"  %s time --json\n"
-		"  %s lock backup -- sh -c 'run-backup --fence \"$TRUTH_FENCING_TOKEN\"'\n",
+		"  %s lock backup -- sh -c 'run-backup --fence \"$TRUTH_FENCING_TOKEN\"'\n"
+		"  %s status --addr 127.0.0.1:6381 --json\n",
 		prog_name, prog_name, prog_name, prog_name, prog_name, prog_name, prog_name,
-		prog_name);
+		prog_name, prog_name);
 	fprintf(f, "\nRun '%s COMMAND --help' for a command's arguments.\n", prog_name);
 }
 

@@ -361,6 +361,19 @@ int truth_resp_store_exec(struct truth_resp_store *st,
 			  const struct truth_resp_request *req,
 			  int64_t now_ms, struct truth_resp_out *out);
 
+/*
+ * Snapshots of a replicated keyspace: every entry, expired or not (expiry
+ * is a function of the reader's time, so a snapshot keeps it as data), in
+ * no particular order; a non-zero return from fn stops and is returned.
+ */
+typedef int (*truth_resp_store_fn)(void *ctx, const void *key, size_t klen,
+				   const void *val, size_t vlen, int64_t expire_at);
+int truth_resp_store_foreach(struct truth_resp_store *st, truth_resp_store_fn fn,
+			     void *ctx);
+/* Set one key as a snapshot restores it (expire_at: unix ms, 0 = never); 0 or -1 (memory). */
+int truth_resp_store_put(struct truth_resp_store *st, const void *key, size_t klen,
+			 const void *val, size_t vlen, int64_t expire_at);
+
 /* Append INFO's "keyspace" section body ("db0:keys=...") if any keys live. */
 void truth_resp_store_info(struct truth_resp_store *st, int64_t now_ms,
 			   struct truth_resp_out *text);

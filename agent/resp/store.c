@@ -226,6 +226,30 @@ void truth_resp_store_info(struct truth_resp_store *st, int64_t now_ms,
 				      keys, expires);
 }
 
+int truth_resp_store_foreach(struct truth_resp_store *st, truth_resp_store_fn fn,
+			     void *ctx)
+{
+	struct store_entry *e;
+	size_t i;
+	int r;
+
+	for (i = 0; i <= st->mask; i++)
+		for (e = st->tab[i]; e; e = e->next) {
+			r = fn(ctx, e->key, e->klen, e->val, e->vlen, e->expire_at);
+			if (r)
+				return r;
+		}
+	return 0;
+}
+
+int truth_resp_store_put(struct truth_resp_store *st, const void *key, size_t klen,
+			 const void *val, size_t vlen, int64_t expire_at)
+{
+	struct truth_resp_arg k = { .ptr = key, .len = klen };
+
+	return store_put(st, &k, val, vlen, expire_at);
+}
+
 static void exec_set(struct truth_resp_store *st, const struct truth_resp_set *r,
 		     int64_t now, struct truth_resp_out *out)
 {

@@ -229,6 +229,21 @@ int truth_wal_sync(struct truth_wal *wal, uint64_t *durable, char *err);
 /* truth_wal_append then truth_wal_sync: group commit in one call */
 int truth_wal_append_sync(struct truth_wal *wal, const struct truth_wal_entry *e,
 			  size_t n, uint64_t *durable, char *err);
+/*
+ * Group commit from a sync thread, so appends go on while the disk syncs
+ * (POSIX file layer only).  In the caller's thread, truth_wal_sync_begin()
+ * gives *fd (a descriptor of its own, -1 when nothing is pending), the last
+ * index it covers and a generation; another thread runs fdatasync(*fd) and
+ * closes it; back in the caller's thread truth_wal_sync_end() with its
+ * result makes upto durable -- unless entries were cut meanwhile (the
+ * generation moved), then it is a no-op and the next sync covers them.
+ * Records appended while a sync runs name the first index not yet known
+ * durable as their batch, so recovery's torn-tail rule still holds.
+ */
+int truth_wal_sync_begin(struct truth_wal *wal, int *fd, uint64_t *upto,
+			 uint64_t *gen, char *err);
+int truth_wal_sync_end(struct truth_wal *wal, uint64_t upto, uint64_t gen,
+		       int result, char *err);
 /* Remove every entry >= from, durably. */
 int truth_wal_truncate_suffix(struct truth_wal *wal, uint64_t from, char *err);
 /* Remove the closed segments whose entries are all <= upto (covered by a

@@ -17,6 +17,7 @@
  * reopen and recover from what the disk really holds.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -429,6 +430,48 @@ int truth_wal_sync(struct truth_wal *wal, uint64_t *durable, char *err)
 	return 0;
 }
 
+int truth_wal_sync_begin(struct truth_wal *wal, int *fd, uint64_t *upto,
+			 uint64_t *gen, char *err)
+{
+	int ret = wal_check_failed(wal, err);
+
+	*fd = -1;
+	*upto = wal->durable_index;
+	*gen = wal->gen;
+	if (ret)
+		return ret;
+	if (wal->fs.ops != truth_fs_posix.ops)
+		return storage_err(err, -EOPNOTSUPP, "split sync needs the POSIX file layer");
+	if (wal->durable_index >= wal->last_index || wal->fd < 0)
+		return 0;
+	/* a descriptor of its own: a rollover may close ours meanwhile */
+	*fd = fcntl(wal->fd, F_DUPFD_CLOEXEC, 0);
+	if (*fd < 0)
+		return storage_err(err, -errno, "wal: dup for sync: %s", strerror(errno));
+	*upto = wal->last_index;
+	return 0;
+}
+
+int truth_wal_sync_end(struct truth_wal *wal, uint64_t upto, uint64_t gen,
+		       int result, char *err)
+{
+	char name[WAL_NAME_LEN];
+
+	if (result) {
+		wal_name_open(name, wal->open_first);
+		return wal_fail(wal, result, err, "%s: fdatasync", name);
+	}
+	/* entries cut since: what was synced is not what the log holds now */
+	if (gen != wal->gen || upto <= wal->durable_index)
+		return 0;
+	wal->st.syncs++;
+	wal->st.synced_entries += upto - wal->durable_index;
+	wal->durable_index = upto;
+	/* records written from now on may say: everything before upto + 1 is durable */
+	wal->batch = wal->last_index > upto ? upto + 1 : 0;
+	return 0;
+}
+
 int truth_wal_append_sync(struct truth_wal *wal, const struct truth_wal_entry *e,
 			  size_t n, uint64_t *durable, char *err)
 {
@@ -466,6 +509,7 @@ int wal_open_cut(struct truth_wal *wal, size_t keep, char *err)
 		wal->last_term = 0;
 	wal->durable_index = wal->last_index;
 	wal->batch = 0;
+	wal->gen++;
 	return 0;
 }
 
@@ -619,6 +663,7 @@ int wal_reset(struct truth_wal *wal, uint64_t next, char *err)
 	wal->last_term = 0;
 	wal->durable_index = next - 1;
 	wal->batch = 0;
+	wal->gen++;
 	return 0;
 }
 

@@ -60,6 +60,8 @@ struct truth_wal {
 	uint64_t durable_index;		/* last entry known durable */
 	uint64_t batch;			/* first index since the last sync, 0 =
 					   nothing pending */
+	uint64_t gen;			/* bumped when entries are cut: a sync
+					   begun before covers nothing after */
 	int failed;			/* -errno: a write or sync failed, the
 					   page cache can no longer be trusted */
 	char failed_msg[TRUTH_STORAGE_ERRLEN]; /* why */

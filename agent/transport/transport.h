@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/*
+ * truth transport: Raft messages between agents over UDP.
+ *
+ * Each struct raft_msg becomes one or more datagrams of the wire format in
+ * include/uapi/linux/truth.h ("The wire"); Documentation/wire.md gives
+ * the payloads byte by byte.  Every datagram received is checked in this
+ * order, and a refusal only bumps a counter (struct truth_tp_stats):
+ * size, header rules and MAC (agent/wire), receiver == self, group, sender
+ * is a peer, replay window per sender, payload layout.  Nothing that fails
+ * a check reaches Raft.
+ *
+ * Big APPENDs are split into several datagrams of at most
+ * TRUTH_TP_PAYLOAD_TARGET payload bytes, each a valid AppendEntries on its
+ * own (its prev_index/prev_term the previous piece's last entry); one
+ * entry must fit in one datagram (TRUTH_TP_MAX_ENTRY).
+ */
+#ifndef _TRUTH_TRANSPORT_H
+#define _TRUTH_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "raft/raft.h"
+#include "wire/wire.h"
+
+#define TRUTH_TP_MAX_PEERS	16
+/* payload bytes aimed for per datagram (loopback MTU is 64 KiB) */
+#define TRUTH_TP_PAYLOAD_TARGET	60000
+#define TRUTH_TP_RAFT_FIXED	104	/* fixed part of a RAFT payload */
+#define TRUTH_TP_APPEND_FIXED	32	/* fixed part of an APPEND payload */
+#define TRUTH_TP_ENTRY_HDR	32	/* per entry in an APPEND payload */
+/* largest entry payload that still fits one datagram */
+#define TRUTH_TP_MAX_ENTRY	(TRUTH_TP_PAYLOAD_TARGET - TRUTH_TP_APPEND_FIXED - TRUTH_TP_ENTRY_HDR)
+/* snapshot bytes per InstallSnapshot chunk (room left for the conf) */
+#define TRUTH_TP_SNAP_CHUNK	59000
+#define TRUTH_TP_RX_BATCH	16	/* datagrams per recvmmsg */
+#define TRUTH_TP_ADVERT_MAX	63	/* sender's client address in RAFT payloads */
+
+/* Counters of what came and went; refusals by reason. */
+struct truth_tp_stats {
+	uint64_t rx;			/* datagrams read */
+	uint64_t rx_ok;			/* delivered to Raft */
+	uint64_t rx_oversize;		/* longer than TRUTH_WIRE_DGRAM_MAX */
+	uint64_t rx_malformed;		/* header rule broken */
+	uint64_t rx_bad_mac;		/* MAC mismatch */
+	uint64_t rx_wrong_receiver;	/* for another node id */
+	uint64_t rx_wrong_group;	/* for another group */
+	uint64_t rx_unknown_sender;	/* sender is not a peer */
+	uint64_t rx_replay;		/* seq seen or below the window */
+	uint64_t rx_bad_payload;	/* payload does not parse */
+	uint64_t rx_probe;		/* clock probes (handed to the hook, if any) */
+	uint64_t rx_forward;		/* FORWARD datagrams (not used yet) */
+	uint64_t tx;			/* datagrams sent */
+	uint64_t tx_errors;		/* sendto failed */
+	uint64_t tx_split;		/* messages sent as more than one datagram */
+	uint64_t tx_too_big;		/* an entry larger than one datagram: not sent */
+};
+
+struct truth_tp_peer {
+	uint32_t id;
+	struct sockaddr_storage sa;
+	socklen_t salen;
+	struct truth_replay replay;	/* seqs seen from it */
+	char client[TRUTH_TP_ADVERT_MAX + 1];	/* its client address, as it says */
+	uint64_t rx, tx;
+	uint64_t last_rx_us;		/* caller's clock when last heard */
+};
+
+/* One peer's APPENDs being merged: contiguous entries, one message. */
+struct truth_tp_merge {
+	struct raft_msg m;
+	struct raft_entry *e;	/* shallow copies of the ready's entries */
+	uint32_t cap;
+	bool open;
+};
+
+struct truth_tp;
+/* A checked message for Raft; m and its entries are valid during the call. */
+typedef void (*truth_tp_deliver_fn)(void *ctx, const struct raft_msg *m);
+/* A checked PROBE / PROBE_REPLY datagram (clock sync). */
+typedef void (*truth_tp_probe_fn)(void *ctx, const struct truth_wire_msg *m,
+				  const uint8_t *buf, size_t len);
+/* Where an encoded datagram goes (sendto, or a test's capture). */
+typedef int (*truth_tp_emit_fn)(struct truth_tp *t, struct truth_tp_peer *p,
+				const uint8_t *buf, size_t len);
+
+struct truth_tp {
+	int fd;
+	uint32_t self, group;
+	uint8_t key[TRUTH_WIRE_KEY_LEN];
+	uint64_t seq;			/* last seq used */
+	uint64_t lamport;
+	char advert[TRUTH_TP_ADVERT_MAX + 1];	/* our client address */
+	uint32_t n_peers;
+	struct truth_tp_peer peers[TRUTH_TP_MAX_PEERS];
+	struct truth_tp_stats st;
+	uint8_t *rxbuf, *txbuf;
+	struct raft_entry *ents;	/* decode scratch */
+	uint32_t ents_cap;
+	truth_tp_emit_fn emit;
+	truth_tp_probe_fn probe;
+	void *probe_ctx;
+	uint64_t now_us;		/* stamped on peers as last_rx_us */
+	struct truth_tp_merge merge[TRUTH_TP_MAX_PEERS];
+};
+
+/* Set up (no socket yet); advert is this node's client address or "". */
+int truth_tp_init(struct truth_tp *t, uint32_t self, uint32_t group,
+		  const uint8_t key[TRUTH_WIRE_KEY_LEN], const char *advert);
+void truth_tp_fini(struct truth_tp *t);
+int truth_tp_add_peer(struct truth_tp *t, uint32_t id,
+		      const struct sockaddr *sa, socklen_t salen);
+struct truth_tp_peer *truth_tp_peer(struct truth_tp *t, uint32_t id);
+/* Open the UDP socket bound to sa; 0 or -errno. */
+int truth_tp_bind(struct truth_tp *t, const struct sockaddr *sa, socklen_t salen);
+
+/* Send m to m->to as one or more datagrams; 0 or -errno (counted). */
+int truth_tp_send(struct truth_tp *t, const struct raft_msg *m);
+/*
+ * Send a ready's messages in order, merging each peer's back-to-back
+ * APPENDs of contiguous entries into one (fewer datagrams, one ack).
+ */
+int truth_tp_send_many(struct truth_tp *t, const struct raft_msg *msgs, uint32_t n);
+/* Read every datagram waiting on the socket; returns how many. */
+int truth_tp_recv(struct truth_tp *t, truth_tp_deliver_fn fn, void *ctx);
+/*
+ * Check one received datagram and deliver what it carries.  Returns 0 if
+ * delivered (or handed to the probe hook), else the stats field it was
+ * counted in, as a short reason ("bad MAC", "replay", ...).
+ */
+const char *truth_tp_input(struct truth_tp *t, const uint8_t *buf, size_t len,
+			   truth_tp_deliver_fn fn, void *ctx);
+
+#endif /* _TRUTH_TRANSPORT_H */

@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * What waits for the disk: the sync thread, messages held until the
+ * entries they vouch for are durable, and the leader's commit count.
+ *
+ * The loop appends (pwrite) and goes on; one thread runs fdatasync on what
+ * was appended so far, and the next sync covers everything appended
+ * meanwhile (group commit with no timer: the batch is whatever the disk's
+ * latency lets pile up).  Because Raft's core is told "stable" before the
+ * sync returns, two rules keep Raft's promises:
+ *
+ *  - every message but the leader's own (APPEND, SNAPSHOT, TIMEOUT_NOW,
+ *    which vouch for nothing on this disk) waits in a FIFO until the log
+ *    as it was when the message was made is durable: an ack, a vote, a
+ *    heartbeat answer never leave ahead of the entries behind them;
+ *  - the core counts nothing (external_commit): the commit counter
+ *    (count.c, agent/counter) gets this node's durable index only after
+ *    the sync, and the followers' acks; its advances go to
+ *    raft_commit_external().
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "log/log.h"
+#include "truthd/truthd.h"
+
+static void *sync_main(void *arg)
+{
+	struct truthd *d = arg;
+	struct sync_thread *s = &d->sync;
+	uint64_t one = 1;
+	ssize_t w;
+	int fd, ret;
+
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		while (!s->stop && s->fd < 0)
+			pthread_cond_wait(&s->cv, &s->mu);
+		if (s->stop)
+			break;
+		fd = s->fd;
+		pthread_mutex_unlock(&s->mu);
+		ret = fdatasync(fd) ? -errno : 0;
+		close(fd);
+		pthread_mutex_lock(&s->mu);
+		s->fd = -1;
+		s->result = ret;
+		s->done = true;
+		w = write(s->efd, &one, sizeof(one));
+		(void)w;	/* an eventfd write cannot fail short of overflow */
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+uint64_t node_durable(struct truthd *d)
+{
+	return d->conf.fsync ? truth_wal_durable_index(d->wal)
+			     : truth_wal_last_index(d->wal);
+}
+
+static void release_held(struct truthd *d)
+{
+	uint64_t durable = node_durable(d);
+	size_t i = 0;
+
+	while (i < d->n_held && d->held_need[i] <= durable)
+		truth_tp_send(&d->tp, &d->held[i++]);
+	if (!i)
+		return;
+	memmove(d->held, d->held + i, (d->n_held - i) * sizeof(*d->held));
+	memmove(d->held_need, d->held_need + i, (d->n_held - i) * sizeof(*d->held_need));
+	d->n_held -= i;
+}
+
+/*
+ * The log was cut back to last: held messages that vouch for entries past
+ * it must never leave (an ack for a term-T1 entry that a T2 leader has
+ * since replaced would let the T1 leader count a log this node no longer
+ * has).  Raft treats them as lost messages.
+ */
+void drop_held_above(struct truthd *d, uint64_t last)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < d->n_held; i++) {
+		if (d->held_need[i] > last)
+			continue;
+		d->held[k] = d->held[i];
+		d->held_need[k++] = d->held_need[i];
+	}
+	if (k != d->n_held)
+		log_debug("log cut to %llu: %zu held messages dropped",
+			  (unsigned long long)last, d->n_held - k);
+	d->n_held = k;
+}
+
+/* Queue m until the log up to need is durable; false if out of memory. */
+bool hold_msg(struct truthd *d, const struct raft_msg *m, uint64_t need)
+{
+	if (!d->n_held && need <= node_durable(d)) {
+		truth_tp_send(&d->tp, m);
+		return true;
+	}
+	if (d->n_held == d->held_cap) {
+		size_t cap = d->held_cap ? d->held_cap * 2 : 256;
+		struct raft_msg *nm = realloc(d->held, cap * sizeof(*nm));
+		uint64_t *nn;
+
+		if (!nm)
+			return false;
+		d->held = nm;
+		nn = realloc(d->held_need, cap * sizeof(*nn));
+		if (!nn)
+			return false;
+		d->held_need = nn;
+		d->held_cap = cap;
+	}
+	d->held[d->n_held] = *m;
+	d->held_need[d->n_held++] = need;
+	return true;
+}
+
+/* Start a sync of what is appended, unless one runs or nothing waits. */
+void sync_kick(struct truthd *d)
+{
+	struct sync_thread *s = &d->sync;
+	char err[TRUTH_STORAGE_ERRLEN];
+	uint64_t upto, gen;
+	int fd;
+
+	if (!d->conf.fsync || s->busy || d->failed)
+		return;
+	if (truth_wal_sync_begin(d->wal, &fd, &upto, &gen, err)) {
+		log_err("wal sync: %s; stopping (fail-stop)", err);
+		d->failed = true;
+		truth_evloop_stop(&d->loop);
+		return;
+	}
+	if (fd < 0)
+		return;
+	s->busy = true;
+	s->upto = upto;
+	s->gen = gen;
+	pthread_mutex_lock(&s->mu);
+	s->fd = fd;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+}
+
+static void sync_event(struct truth_ev *ev, uint32_t events)
+{
+	struct truthd *d = ev->arg;
+	struct sync_thread *s = &d->sync;
+	char err[TRUTH_STORAGE_ERRLEN];
+	uint64_t v;
+	int result;
+
+	if (read(s->efd, &v, sizeof(v)) != sizeof(v))
+		return;
+	pthread_mutex_lock(&s->mu);
+	result = s->result;
+	s->done = false;
+	pthread_mutex_unlock(&s->mu);
+	s->busy = false;
+	if (truth_wal_sync_end(d->wal, s->upto, s->gen, result, err)) {
+		log_err("wal sync: %s; stopping (fail-stop)", err);
+		d->failed = true;
+		truth_evloop_stop(&d->loop);
+		return;
+	}
+	release_held(d);
+	count_self(d);
+	/* node_process (the loop's idle hook) applies and starts the next sync */
+}
+
+int sync_start(struct truthd *d)
+{
+	struct sync_thread *s = &d->sync;
+	int ret;
+
+	s->fd = -1;
+	s->efd = -1;
+	if (!d->conf.fsync)
+		return 0;
+	s->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (s->efd < 0)
+		return -errno;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	ret = pthread_create(&s->th, NULL, sync_main, d);
+	if (ret)
+		return -ret;
+	s->running = true;
+	return truth_ev_add(&d->loop, &d->ev_sync, s->efd, EPOLLIN, sync_event, d);
+}
+
+void sync_stop(struct truthd *d)
+{
+	struct sync_thread *s = &d->sync;
+
+	if (s->running) {
+		pthread_mutex_lock(&s->mu);
+		s->stop = true;
+		pthread_cond_signal(&s->cv);
+		pthread_mutex_unlock(&s->mu);
+		pthread_join(s->th, NULL);
+		s->running = false;
+		/* a sync handed over but never started */
+		if (s->fd >= 0)
+			close(s->fd);
+	}
+	if (s->efd >= 0)
+		close(s->efd);
+	s->efd = -1;
+	free(d->held);
+	free(d->held_need);
+	d->held = NULL;
+	d->held_need = NULL;
+}

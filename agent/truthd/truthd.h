@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/*
+ * truthd internals: the daemon's one struct and the split between its
+ * files.  main.c (flags, startup, shutdown), node.c (Raft, disk, state
+ * machine, the ready loop), client.c (RESP connections, redirects,
+ * deferred replies), info.c (INFO truth).
+ */
+#ifndef _TRUTHD_H
+#define _TRUTHD_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "conf/conf.h"
+#include "counter/counter.h"
+#include "evloop/evloop.h"
+#include "kv/kv.h"
+#include "raft/raft.h"
+#include "resp/resp.h"
+#include "storage/storage.h"
+#include "transport/transport.h"
+
+enum conn_wait {
+	WAIT_NONE,
+	WAIT_WRITE,		/* entry (index, term) proposed */
+	WAIT_READ_INDEX,	/* ReadIndex ctx sent, index not known yet */
+	WAIT_READ,		/* serve once applied >= index */
+};
+
+struct conn {
+	struct truth_ev ev;
+	struct truthd *d;
+	struct truth_resp_session s;
+	uint8_t *in;			/* received, not yet fed */
+	size_t in_len, in_cap;
+	enum conn_wait wait;
+	uint64_t index, term, ctx;
+	struct truth_resp_request req;	/* the deferred read (points into the parser) */
+	bool zombie;			/* socket gone, waiting for its op to resolve */
+	bool eof;			/* the client shut its sending side */
+	bool resume;			/* on the resume list */
+	struct conn *next_resume;
+	struct conn *prev, *next;	/* all connections */
+};
+
+/* The fdatasync thread (durable.c). */
+struct sync_thread {
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int efd;		/* eventfd: a sync finished */
+	int fd;			/* handed to the thread, -1 = nothing */
+	int result;		/* 0 or -errno of the last fdatasync */
+	bool stop, done, running;
+	bool busy;		/* loop side: a sync is in flight */
+	uint64_t upto, gen;	/* what it covers */
+};
+
+struct truthd {
+	struct truth_conf conf;
+	const char *conf_path;
+	struct truth_evloop loop;
+	struct truth_ev ev_sig, ev_tick, ev_udp, ev_tcp, ev_unix, ev_sync;
+	struct sync_thread sync;
+	struct truth_ev ev_count;
+	struct truth_counter *counter;
+	uint64_t count_term, count_start, count_self_acked;
+	bool count_leader;
+	struct raft_msg *held;		/* messages waiting for the disk */
+	uint64_t *held_need;		/* durable index each waits for */
+	size_t n_held, held_cap;
+	int sigfd, tickfd, tcpfd, unixfd, lockfd;
+	uint64_t tick_us;
+
+	struct truth_tp tp;
+	struct raft *raft;
+	struct truth_wal *wal;
+	struct truth_meta_store *meta;
+	struct truth_kv kv;
+	enum raft_role last_role;	/* for log_role() */
+	uint32_t last_leader;
+	uint64_t bytes_since_snap;
+	int64_t last_stamp;		/* last time stamped on an entry */
+	bool failed;			/* fail-stop after an I/O error */
+	struct raft_msg *msg_buf;	/* a ready's messages, filtered */
+	uint32_t msg_cap;
+
+	/* clients */
+	struct conn *conns;
+	uint32_t n_conns;
+	uint64_t next_client_id, next_ctx;
+	struct conn **wq;		/* waiting writes, by index */
+	size_t wq_len, wq_cap;
+	struct conn **rq;		/* waiting reads */
+	size_t rq_len, rq_cap;
+	struct conn *resume_head;
+
+	/* stats */
+	uint64_t writes, reads_lease, reads_index, redirects, snapshots;
+};
+
+/* node.c */
+int node_open(struct truthd *d);
+void node_close(struct truthd *d);
+void node_process(struct truthd *d);		/* run readies until quiet */
+void node_tick(struct truthd *d);
+void node_deliver(void *ctx, const struct raft_msg *m);
+uint64_t node_peer_match(struct truthd *d, uint32_t id);
+
+/* durable.c */
+int sync_start(struct truthd *d);
+void sync_stop(struct truthd *d);
+void sync_kick(struct truthd *d);
+uint64_t node_durable(struct truthd *d);
+bool hold_msg(struct truthd *d, const struct raft_msg *m, uint64_t need);
+void drop_held_above(struct truthd *d, uint64_t last);
+
+/* count.c: commit counting through agent/counter */
+int count_open(struct truthd *d);
+void count_close(struct truthd *d);
+void count_roles(struct truthd *d);
+void count_self(struct truthd *d);
+void count_peer(struct truthd *d, const struct raft_msg *m);
+void count_poll(struct truthd *d);
+uint64_t count_match(struct truthd *d, uint32_t node);
+const char *count_path(struct truthd *d);
+
+/* client.c */
+int clients_open(struct truthd *d);
+void clients_close(struct truthd *d);
+int client_execute(void *ctx, struct truth_resp_session *s,
+		   const struct truth_resp_request *req);
+/* an op of c resolved: its reply is in c->s.out; feed the rest later */
+void client_resolved(struct truthd *d, struct conn *c);
+void clients_resume(struct truthd *d);
+bool queue_push(struct conn ***q, size_t *len, size_t *cap, struct conn *c);
+
+/* info.c */
+void info_truth(void *ctx, struct truth_resp_session *s,
+		const struct truth_resp_info *r, struct truth_resp_out *text);
+const char *role_name(enum raft_role r);
+
+#endif /* _TRUTHD_H */

@@ -62,7 +62,11 @@ static void conn_close(struct truthd *d, struct conn *c)
 		truth_ev_del(&d->loop, &c->ev);
 		close(c->ev.fd);
 		c->ev.fd = -1;
+		coord_conn_gone(d, c);
 	}
+	/* a blocked request is in no queue; nobody is left to answer */
+	if (c->wait == WAIT_BLOCKED)
+		c->wait = WAIT_NONE;
 	if (c->wait != WAIT_NONE || c->resume)
 		c->zombie = true;
 	else
@@ -200,6 +204,7 @@ static void accept_event(struct truth_ev *ev, uint32_t events)
 			continue;
 		}
 		c->d = d;
+		c->own_client = coord_new_client(d);
 		c->next = d->conns;
 		if (d->conns)
 			d->conns->prev = c;
@@ -319,13 +324,7 @@ int client_execute(void *ctx, struct truth_resp_session *s,
 		return 0;
 	}
 	if (req->cmd->flags & TRUTH_RESP_CMD_WRITE) {
-		int64_t now = truth_wall_ms();
-
-		/* never let expiry time run backwards across entries */
-		if (now < d->last_stamp)
-			now = d->last_stamp;
-		d->last_stamp = now;
-		len = truth_kv_encode(req, now, &buf);
+		len = coord_encode(d, c, req, &buf);
 		if (len < 0) {
 			truth_resp_add_error(&s->out, "ERR out of memory");
 			return 0;
@@ -363,7 +362,7 @@ int client_execute(void *ctx, struct truth_resp_session *s,
 	if (ret == 0) {
 		d->reads_lease++;
 		if (index <= raft_applied_index(d->raft)) {
-			truth_kv_read(&d->kv, req, truth_wall_ms(), &s->out);
+			coord_read(d, c, req);
 			return 0;
 		}
 		c->wait = WAIT_READ;

@@ -32,10 +32,7 @@ void info_truth(void *ctx, struct truth_resp_session *s,
 	struct truth_wal_stats ws;
 	const struct truth_tp_stats *ts = &d->tp.st;
 
-	if (truth_resp_info_wants(r, "keyspace", true)) {
-		truth_resp_info_section(o, "Keyspace");
-		truth_resp_store_info(d->kv.store, truth_wall_ms(), o);
-	}
+	coord_info(d, r, o);
 	if (!truth_resp_info_wants(r, "truth", true))
 		return;
 	if (leader == d->conf.node_id)

@@ -93,6 +93,9 @@ int node_open(struct truthd *d)
 	uint32_t i;
 	int ret;
 
+	ret = coord_open(d);
+	if (ret)
+		return ret;
 	ret = truth_snap_load(&truth_fs_posix, d->conf.data_dir, storage_log, NULL,
 			      &snap, &found, err);
 	if (ret) {
@@ -160,7 +163,7 @@ int node_open(struct truthd *d)
 			ret = -EINVAL;
 			goto out;
 		}
-		ret = truth_kv_restore(&d->kv, snap.data, snap.data_len);
+		ret = coord_restore(d, snap.data, snap.data_len);
 		if (ret) {
 			log_err("%s: snapshot %llu: state machine data does not decode",
 				d->conf.data_dir, (unsigned long long)snap.index);
@@ -201,6 +204,8 @@ void node_close(struct truthd *d)
 		truth_meta_close(d->meta);
 	if (d->raft)
 		raft_free(d->raft);
+	if (d->sm)
+		coord_close(d);
 	d->wal = NULL;
 	d->meta = NULL;
 	d->raft = NULL;
@@ -285,7 +290,7 @@ static int persist_snapshot(struct truthd *d, const struct raft_snapshot *s)
 	log_info("installed snapshot %llu (term %llu, %llu bytes) from the leader",
 		 (unsigned long long)s->index, (unsigned long long)s->term,
 		 (unsigned long long)s->size);
-	if (truth_kv_restore(&d->kv, s->data, s->size))
+	if (coord_restore(d, s->data, s->size))
 		log_err("snapshot %llu from the leader: state machine data does not decode",
 			(unsigned long long)s->index);
 	d->bytes_since_snap = 0;
@@ -327,11 +332,11 @@ static int persist_entries(struct truthd *d, const struct raft_ready *rd)
 	return ret;
 }
 
-/* Entry (index, term) was applied with its reply in out: who waited for it? */
+/* Entry (index, term) is being applied: who waited for it? */
 static void resolve_write(struct truthd *d, uint64_t index, uint64_t term,
-			  struct truth_resp_out **out)
+			  struct conn **mine)
 {
-	*out = NULL;
+	*mine = NULL;
 	while (d->wq_len) {
 		struct conn *c = d->wq[0];
 
@@ -340,15 +345,14 @@ static void resolve_write(struct truthd *d, uint64_t index, uint64_t term,
 		memmove(d->wq, d->wq + 1, --d->wq_len * sizeof(*d->wq));
 		c->wait = WAIT_NONE;
 		if (c->index == index && c->term == term) {
-			*out = &c->s.out;	/* apply writes the reply here */
-		} else {
-			/* another leader's entry took the slot: ours never commits */
-			truth_resp_add_error(&c->s.out,
-				"TRYAGAIN write lost to a leadership change, not applied; retry");
-		}
-		client_resolved(d, c);
-		if (*out)
+			*mine = c;	/* coord_apply() answers or blocks it */
 			return;
+		}
+		/* another leader's entry took the slot: ours never commits */
+		c->wait_seq = 0;
+		truth_resp_add_error(&c->s.out,
+			"TRYAGAIN write lost to a leadership change, not applied; retry");
+		client_resolved(d, c);
 	}
 }
 
@@ -358,17 +362,12 @@ static void apply(struct truthd *d, const struct raft_ready *rd)
 
 	for (i = 0; i < rd->n_committed; i++) {
 		const struct raft_entry *e = &rd->committed[i];
-		struct truth_resp_out *out;
+		struct conn *mine;
 
-		resolve_write(d, e->index, e->term, &out);
-		if (e->type != RAFT_ENTRY_NORMAL || !e->len) {
-			if (out)
-				truth_resp_add_error(out, "ERR internal: entry is not a command");
-			continue;
-		}
-		if (truth_kv_apply(&d->kv, e->data, e->len, out))
-			log_err("entry %llu does not decode; skipped (on every replica)",
-				(unsigned long long)e->index);
+		resolve_write(d, e->index, e->term, &mine);
+		coord_apply(d, e, mine);
+		if (d->failed)
+			return;
 	}
 }
 
@@ -402,14 +401,13 @@ static void reads_ready(struct truthd *d, const struct raft_ready *rd)
 static void serve_reads(struct truthd *d)
 {
 	uint64_t applied = raft_applied_index(d->raft);
-	int64_t now = truth_wall_ms();
 	size_t i, k = 0;
 
 	for (i = 0; i < d->rq_len; i++) {
 		struct conn *c = d->rq[i];
 
 		if (c->wait == WAIT_READ && c->index <= applied) {
-			truth_kv_read(&d->kv, &c->req, now, &c->s.out);
+			coord_read(d, c, &c->req);
 			c->wait = WAIT_NONE;
 		}
 		if (c->wait == WAIT_NONE)
@@ -433,7 +431,7 @@ static void maybe_snapshot(struct truthd *d)
 	if (d->bytes_since_snap < d->conf.snapshot_bytes ||
 	    applied <= raft_snapshot_index(d->raft))
 		return;
-	len = truth_kv_snapshot(&d->kv, &data);
+	len = coord_save(d, &data);
 	if (len < 0)
 		return;
 	if (raft_snapshot_taken(d->raft, applied, data, (uint64_t)len,
@@ -545,6 +543,7 @@ static void log_role(struct truthd *d)
 void node_process(struct truthd *d)
 {
 	count_roles(d);
+	coord_tick(d);
 	do {
 		while (!d->failed && raft_has_ready(d->raft))
 			one_ready(d);

@@ -18,6 +18,7 @@
 #include "kv/kv.h"
 #include "raft/raft.h"
 #include "resp/resp.h"
+#include "sm/sm.h"
 #include "storage/storage.h"
 #include "transport/transport.h"
 
@@ -26,6 +27,7 @@ enum conn_wait {
 	WAIT_WRITE,		/* entry (index, term) proposed */
 	WAIT_READ_INDEX,	/* ReadIndex ctx sent, index not known yet */
 	WAIT_READ,		/* serve once applied >= index */
+	WAIT_BLOCKED,		/* applied, no reply yet: (client, wait_seq) blocks (coord.c) */
 };
 
 struct conn {
@@ -37,6 +39,10 @@ struct conn {
 	enum conn_wait wait;
 	uint64_t index, term, ctx;
 	struct truth_resp_request req;	/* the deferred read (points into the parser) */
+	uint64_t own_client;		/* the connection's own client id (coord.c) */
+	uint64_t client;		/* the last TRUTH.REQ client id seen, 0 none */
+	uint64_t auto_seq;		/* seq of requests without an envelope */
+	uint64_t wait_seq;		/* the request whose reply is due, 0 none */
 	bool zombie;			/* socket gone, waiting for its op to resolve */
 	bool eof;			/* the client shut its sending side */
 	bool resume;			/* on the resume list */
@@ -78,6 +84,11 @@ struct truthd {
 	struct truth_wal *wal;
 	struct truth_meta_store *meta;
 	struct truth_kv kv;
+	struct truth_sm *sm;		/* the replicated state machine (coord.c) */
+	struct truth_sm_effects fx;
+	int64_t sm_stamp;		/* last stamp proposed or applied, ns */
+	uint64_t tick_index, tick_term;	/* the SM.TICK in flight */
+	uint64_t client_base;		/* connections' own client ids start here */
 	enum raft_role last_role;	/* for log_role() */
 	uint32_t last_leader;
 	uint64_t bytes_since_snap;
@@ -135,6 +146,20 @@ int client_execute(void *ctx, struct truth_resp_session *s,
 void client_resolved(struct truthd *d, struct conn *c);
 void clients_resume(struct truthd *d);
 bool queue_push(struct conn ***q, size_t *len, size_t *cap, struct conn *c);
+
+/* coord.c: agent/sm through the log */
+int coord_open(struct truthd *d);
+void coord_close(struct truthd *d);
+uint64_t coord_new_client(struct truthd *d);
+long coord_encode(struct truthd *d, struct conn *c, const struct truth_resp_request *req,
+		  uint8_t **buf);
+void coord_apply(struct truthd *d, const struct raft_entry *e, struct conn *mine);
+void coord_read(struct truthd *d, struct conn *c, const struct truth_resp_request *req);
+void coord_conn_gone(struct truthd *d, struct conn *gone);
+void coord_tick(struct truthd *d);
+long coord_save(struct truthd *d, uint8_t **data);
+int coord_restore(struct truthd *d, const uint8_t *data, size_t len);
+void coord_info(struct truthd *d, const struct truth_resp_info *r, struct truth_resp_out *o);
 
 /* info.c */
 void info_truth(void *ctx, struct truth_resp_session *s,

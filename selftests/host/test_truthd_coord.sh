@@ -1,0 +1,225 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# The coordination state machine (agent/sm) served by a 3-node truthd
+# cluster on loopback, driven by truthctl and redis-cli:
+#
+#   truthctl lock/barrier/watch --addr n1,n2,n3 ---> truthd x3 (Raft, UDP)
+#
+# lock contention from several processes (tokens strictly increasing,
+# holders never overlap by their own start/end times), a stale token's
+# fenced write refused, a session expiring (no keepalive) frees its lock
+# for a waiter and deletes its ephemeral key, a barrier of 3 released
+# exactly at the third, a watch seeing every change in order, and lock
+# contention while the leader is killed with -9.  Ports come from the PID.
+. "$(dirname "$0")/../lib/tap.sh"
+
+TRUTHD=${TRUTHD:-$(dirname "$0")/../../build/truthd}
+T=${TRUTHCTL:-$(dirname "$0")/../../build/truthctl}
+base=$((24000 + ($$ % 2000) * 10))
+dir=$(mktemp -d /tmp/truthd-coord-XXXXXX)
+pids=""
+
+cleanup() {
+	for p in $pids; do kill -KILL "$p" 2>/dev/null; done
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+
+N_CASES=8
+tap_plan $N_CASES
+if ! command -v redis-cli >/dev/null; then
+	for i in $(seq $N_CASES); do tap_skip "case $i" "redis-cli not installed (scripts/deps.sh)"; done
+	exit 0
+fi
+
+cport() { echo $((base + $1)); }
+pport() { echo $((base + 5 + $1)); }
+export TRUTH_ADDR="127.0.0.1:$(cport 1),127.0.0.1:$(cport 2),127.0.0.1:$(cport 3)"
+
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$dir/key"
+chmod 600 "$dir/key"
+for i in 1 2 3; do
+	cat > "$dir/n$i.conf" <<CONF
+node_id = $i
+group_id = 1
+data_dir = $dir/d$i
+peer_listen = 127.0.0.1:$(pport $i)
+peer = 1 127.0.0.1:$(pport 1)
+peer = 2 127.0.0.1:$(pport 2)
+peer = 3 127.0.0.1:$(pport 3)
+client_listen = 127.0.0.1:$(cport $i)
+key_file = $dir/key
+election_timeout_ms = 300
+heartbeat_ms = 30
+CONF
+	"$TRUTHD" --config "$dir/n$i.conf" 2>>"$dir/log$i" &
+	eval "pid$i=$!"
+	pids="$pids $!"
+done
+
+# the one live node reporting role:leader (waits up to 10 s)
+leader() {
+	for _t in $(seq 50); do
+		l=""
+		n=0
+		for i in 1 2 3; do
+			if redis-cli -p "$(cport $i)" INFO truth 2>/dev/null | grep -q '^role:leader'; then
+				l=$i
+				n=$((n + 1))
+			fi
+		done
+		if [ "$n" = 1 ]; then
+			echo "$l"
+			return 0
+		fi
+		sleep 0.2
+	done
+	return 1
+}
+now() { date +%s.%N; }
+wait_for() { for _i in $(seq 100); do eval "$1" && return 0; sleep 0.1; done; return 1; }
+
+# holders of lock $1 append "in TOKEN TIME" and "out TOKEN TIME" to $2
+contend() {
+	"$T" lock "$1" -- sh -c "echo in \$TRUTH_FENCING_TOKEN \$(date +%s.%N) >> $2;
+		sleep ${3:-0.2}; echo out \$TRUTH_FENCING_TOKEN \$(date +%s.%N) >> $2"
+}
+# exit 0 if log $1 has $2 holders, never two at once, tokens strictly increasing
+check_holders() {
+	sort -k3,3n "$1" | awk -v want="$2" '
+		$1 == "in" { if (held) bad = 1; held = 1; if ($2 + 0 <= last) bad = 1; last = $2 + 0; n++ }
+		$1 == "out" { if (!held) bad = 1; held = 0 }
+		END { exit bad || n != want }'
+}
+
+L=$(leader)
+if [ -n "$L" ]; then
+	tap_ok "one leader elected (node $L)"
+else
+	tap_fail "one leader elected"
+	for i in $(seq 2 $N_CASES); do tap_skip "case $i" "no leader"; done
+	exit 1
+fi
+
+# 1. contention: six processes, two per node address order
+: > "$dir/lockA"
+cp=""
+for i in 1 2 3 4 5 6; do
+	contend A "$dir/lockA" & cp="$cp $!"
+done
+rc=0
+for p in $cp; do wait "$p" || rc=1; done
+if [ $rc = 0 ] && check_holders "$dir/lockA" 6; then
+	tap_ok "6 contending 'truthctl lock': no overlap, tokens $(awk '$1 == "in" { printf "%s ", $2 }' "$dir/lockA")increasing"
+else
+	sed 's/^/# /' "$dir/lockA"
+	tap_fail "6 contending 'truthctl lock': no overlap, tokens increasing (rc $rc)"
+fi
+
+# 2. fencing: the newest token writes, an older one is refused
+old=$(awk '$1 == "in" { print $2; exit }' "$dir/lockA")
+new=$("$T" lock A -- sh -c 'echo $TRUTH_FENCING_TOKEN')
+r1=$(redis-cli -p "$(cport $L)" SET fenced v1 FENCE A "$new")
+r2=$(redis-cli -p "$(cport $L)" SET fenced v0 FENCE A "$old")
+r3=$(redis-cli -p "$(cport $L)" GET fenced)
+case "$r1 / $r2 / $r3" in
+"OK / FENCED"*" / v1") tap_ok "fenced write: token $new accepted, stale token $old refused: $r2" ;;
+*) tap_diag "got: $r1 / $r2 / $r3"; tap_fail "fenced write with a stale token refused" ;;
+esac
+
+# 3. a session that stops keeping alive expires: its lock goes to a waiter, its ephemeral key goes
+LP=$(cport $L)
+s=$(redis-cli -p "$LP" SESSION.OPEN 800)
+t0=$(now)
+tok1=$(redis-cli -p "$LP" LOCK.ACQUIRE E "$s")
+r=$(redis-cli -p "$LP" SET eph here SESSION "$s")
+"$T" lock E -- sh -c "echo \$TRUTH_FENCING_TOKEN \$(date +%s.%N) > $dir/waiter" & w=$!
+wait "$w"
+wrc=$?
+eph=$(redis-cli -p "$LP" GET eph)
+info=$(redis-cli -p "$LP" SESSION.INFO "$s")
+read -r tok2 t2 < "$dir/waiter" 2>/dev/null
+if [ "$r" = OK ] && [ $wrc = 0 ] && [ -z "$eph" ] && [ "${tok2:-0}" -gt "$tok1" ] &&
+   echo "$info" | grep -q NOSESSION &&
+   awk -v a="$t0" -v b="$t2" 'BEGIN { exit !(b - a >= 0.8) }'; then
+	tap_ok "session (ttl 800 ms) expired: waiter got the lock after $(awk -v a="$t0" -v b="$t2" 'BEGIN { printf "%.2f", b - a }') s with token $tok2 > $tok1, ephemeral key gone"
+else
+	tap_diag "set=$r waiter rc=$wrc tok1=$tok1 waiter='$(cat "$dir/waiter" 2>/dev/null)' eph='$eph' info='$info' t0=$t0"
+	tap_fail "session expiry frees its lock and its ephemeral key"
+fi
+
+# 4. barrier of 3: two wait, the third (through another node first) releases all
+"$T" barrier B 3 > "$dir/b1" & b1=$!
+"$T" barrier B 3 > "$dir/b2" & b2=$!
+sleep 0.5
+early=$(cat "$dir/b1" "$dir/b2" | wc -l)
+TRUTH_ADDR="127.0.0.1:$(cport $(( L % 3 + 1 )))" "$T" barrier B 3 > "$dir/b3"
+wait "$b1" "$b2"
+if [ "$early" = 0 ] && [ "$(cat "$dir"/b1 "$dir"/b2 "$dir"/b3 | grep -c '3 entered')" = 3 ]; then
+	tap_ok "barrier of 3: nobody released before the third, all three after"
+else
+	tap_diag "early=$early: $(cat "$dir"/b1 "$dir"/b2 "$dir"/b3 | tr '\n' '|')"
+	tap_fail "barrier of 3 releases exactly at the third"
+fi
+
+# 5. watch: every change under the prefix, in order, writes through every node
+"$T" watch w/ --prefix --count 6 > "$dir/w" & w=$!
+sleep 0.5
+want=""
+for i in 1 2 3; do
+	TRUTH_ADDR="127.0.0.1:$(cport $i)" "$T" put "w/$i" "v$i" >/dev/null
+	TRUTH_ADDR="127.0.0.1:$(cport $i)" "$T" put "x$i" "no" >/dev/null
+	want="${want}put w/$i v$i|"
+done
+TRUTH_ADDR="127.0.0.1:$(cport 2)" "$T" put w/1 again >/dev/null
+TRUTH_ADDR="127.0.0.1:$(cport 3)" "$T" del w/2 >/dev/null
+TRUTH_ADDR="127.0.0.1:$(cport 1)" "$T" del w/3 >/dev/null
+want="${want}put w/1 again|del w/2|del w/3|"
+wait_for "[ \$(wc -l < $dir/w) -ge 6 ]"
+kill "$w" 2>/dev/null; wait "$w" 2>/dev/null
+got=$(cut -d' ' -f2- "$dir/w" | tr '\n' '|')
+revs_ok=$(awk '{ if ($1 + 0 <= last) bad = 1; last = $1 + 0 } END { print !bad }' "$dir/w")
+if [ "$got" = "$want" ] && [ "$revs_ok" = 1 ]; then
+	tap_ok "watch w/ --prefix: all 6 changes once, in order, revisions increasing"
+else
+	tap_diag "want: $want"; tap_diag "got:  $got"
+	tap_fail "watch receives every change in order"
+fi
+
+# 6. lock contention while the leader is killed -9
+: > "$dir/lockK"
+cp=""
+for i in 1 2 3 4 5 6; do
+	contend K "$dir/lockK" 0.3 & cp="$cp $!"
+done
+sleep 0.7
+eval "kpid=\$pid$L"
+kill -KILL "$kpid"
+killed=$L
+rc=0
+for p in $cp; do wait "$p" || rc=1; done
+L2=$(leader)
+if [ $rc = 0 ] && [ -n "$L2" ] && [ "$L2" != "$killed" ] && check_holders "$dir/lockK" 6; then
+	tap_ok "leader $killed killed -9 during contention: new leader $L2, 6 holders, no overlap, tokens $(awk '$1 == "in" { printf "%s ", $2 }' "$dir/lockK")increasing"
+else
+	sed 's/^/# /' "$dir/lockK"
+	tap_fail "lock contention across a leader kill -9 (rc $rc, new leader '$L2')"
+fi
+
+# 7. the survivors agree and logged no error
+sleep 0.5
+a=""
+for i in 1 2 3; do
+	[ "$i" = "$killed" ] && continue
+	a="$a $(redis-cli -p "$(cport $i)" INFO coordination | grep -E '^sm_(revision|keys|applied)' | tr -d '\r' | tr '\n' ,)"
+done
+set -- $a
+errs=$(cat "$dir"/log* | grep -ci 'error\|does not decode\|fail-stop')
+if [ "$1" = "$2" ] && [ -n "$1" ] && [ "$errs" = 0 ]; then
+	tap_ok "survivors' state machines agree ($1), no error in the logs"
+else
+	tap_diag "states: $a; errors: $errs"
+	cat "$dir"/log* | grep -i 'error\|does not decode' | head -5 | sed 's/^/# /'
+	tap_fail "survivors agree, no error in the logs"
+fi
+tap_done

@@ -26,6 +26,8 @@
 #include "sm/sm_int.h"		/* key counts for INFO keyspace */
 #include "truthd/truthd.h"
 
+#define TICK_RETRY_NS	1000000000LL	/* a TICK that moved no deadline: again after 1 s */
+
 static int64_t wall_ns(void)
 {
 	struct timespec ts;
@@ -234,6 +236,7 @@ void coord_tick(struct truthd *d)
 {
 	static const struct truth_resp_arg tick = { TRUTH_SM_TICK, sizeof(TRUTH_SM_TICK) - 1 };
 	struct truth_sm_cmd t = { .argc = 1, .argv = &tick };
+	int64_t deadline;
 	uint64_t index;
 	uint8_t *buf;
 	long len;
@@ -244,10 +247,19 @@ void coord_tick(struct truthd *d)
 	    d->tick_index > raft_applied_index(d->raft))
 		return;		/* the last one is still on its way */
 	t.ts_ns = wall_ns();
-	if (t.ts_ns <= truth_sm_next_deadline(d->sm))
+	deadline = truth_sm_next_deadline(d->sm);
+	if (t.ts_ns <= deadline)
 		return;
 	if (t.ts_ns < d->sm_stamp)
 		return;		/* the machine's time is ahead of this clock: wait */
+	/*
+	 * A deadline a TICK did not move (an idle client record held by a
+	 * blocked request) would otherwise have us propose one per apply.
+	 */
+	if (deadline == d->tick_deadline && t.ts_ns - d->tick_ns < TICK_RETRY_NS)
+		return;
+	d->tick_deadline = deadline;
+	d->tick_ns = t.ts_ns;
 	d->sm_stamp = t.ts_ns;
 	len = truth_sm_entry_encode(&t, &buf);
 	if (len < 0)

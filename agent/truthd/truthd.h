@@ -88,6 +88,7 @@ struct truthd {
 	struct truth_sm_effects fx;
 	int64_t sm_stamp;		/* last stamp proposed or applied, ns */
 	uint64_t tick_index, tick_term;	/* the SM.TICK in flight */
+	int64_t tick_deadline, tick_ns;	/* the deadline it was for, when proposed */
 	uint64_t client_base;		/* connections' own client ids start here */
 	enum raft_role last_role;	/* for log_role() */
 	uint32_t last_leader;

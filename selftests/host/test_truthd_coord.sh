@@ -57,6 +57,7 @@ CONF
 	pids="$pids $!"
 done
 
+# every client runs under timeout(1): a broken server fails a case, never hangs it
 # the one live node reporting role:leader (waits up to 10 s)
 leader() {
 	for _t in $(seq 50); do
@@ -81,7 +82,7 @@ wait_for() { for _i in $(seq 100); do eval "$1" && return 0; sleep 0.1; done; re
 
 # holders of lock $1 append "in TOKEN TIME" and "out TOKEN TIME" to $2
 contend() {
-	"$T" lock "$1" -- sh -c "echo in \$TRUTH_FENCING_TOKEN \$(date +%s.%N) >> $2;
+	timeout 30 "$T" lock "$1" -- sh -c "echo in \$TRUTH_FENCING_TOKEN \$(date +%s.%N) >> $2;
 		sleep ${3:-0.2}; echo out \$TRUTH_FENCING_TOKEN \$(date +%s.%N) >> $2"
 }
 # exit 0 if log $1 has $2 holders, never two at once, tokens strictly increasing
@@ -133,7 +134,7 @@ s=$(redis-cli -p "$LP" SESSION.OPEN 800)
 t0=$(now)
 tok1=$(redis-cli -p "$LP" LOCK.ACQUIRE E "$s")
 r=$(redis-cli -p "$LP" SET eph here SESSION "$s")
-"$T" lock E -- sh -c "echo \$TRUTH_FENCING_TOKEN \$(date +%s.%N) > $dir/waiter" & w=$!
+timeout 30 "$T" lock E --timeout 5000 -- sh -c "echo \$TRUTH_FENCING_TOKEN \$(date +%s.%N) > $dir/waiter" & w=$!
 wait "$w"
 wrc=$?
 eph=$(redis-cli -p "$LP" GET eph)
@@ -149,11 +150,11 @@ else
 fi
 
 # 4. barrier of 3: two wait, the third (through another node first) releases all
-"$T" barrier B 3 > "$dir/b1" & b1=$!
-"$T" barrier B 3 > "$dir/b2" & b2=$!
+timeout 20 "$T" barrier B 3 > "$dir/b1" & b1=$!
+timeout 20 "$T" barrier B 3 > "$dir/b2" & b2=$!
 sleep 0.5
 early=$(cat "$dir/b1" "$dir/b2" | wc -l)
-TRUTH_ADDR="127.0.0.1:$(cport $(( L % 3 + 1 )))" "$T" barrier B 3 > "$dir/b3"
+TRUTH_ADDR="127.0.0.1:$(cport $(( L % 3 + 1 )))" timeout 20 "$T" barrier B 3 > "$dir/b3"
 wait "$b1" "$b2"
 if [ "$early" = 0 ] && [ "$(cat "$dir"/b1 "$dir"/b2 "$dir"/b3 | grep -c '3 entered')" = 3 ]; then
 	tap_ok "barrier of 3: nobody released before the third, all three after"
@@ -163,7 +164,7 @@ else
 fi
 
 # 5. watch: every change under the prefix, in order, writes through every node
-"$T" watch w/ --prefix --count 6 > "$dir/w" & w=$!
+timeout 20 "$T" watch w/ --prefix --count 6 > "$dir/w" & w=$!
 sleep 0.5
 want=""
 for i in 1 2 3; do
@@ -214,11 +215,16 @@ for i in 1 2 3; do
 	a="$a $(redis-cli -p "$(cport $i)" INFO coordination | grep -E '^sm_(revision|keys|applied)' | tr -d '\r' | tr '\n' ,)"
 done
 set -- $a
+# an idle cluster proposes nothing (no TICK without a deadline passed)
+a1=$(redis-cli -p "$(cport $L2)" INFO truth | sed -n 's/^applied_index:\([0-9]*\).*/\1/p')
+sleep 1
+a2=$(redis-cli -p "$(cport $L2)" INFO truth | sed -n 's/^applied_index:\([0-9]*\).*/\1/p')
+idle=$(( ${a2:-0} - ${a1:-0} ))
 errs=$(cat "$dir"/log* | grep -ci 'error\|does not decode\|fail-stop')
-if [ "$1" = "$2" ] && [ -n "$1" ] && [ "$errs" = 0 ]; then
-	tap_ok "survivors' state machines agree ($1), no error in the logs"
+if [ "$1" = "$2" ] && [ -n "$1" ] && [ "$errs" = 0 ] && [ -n "$a1" ] && [ "$idle" -le 1 ]; then
+	tap_ok "survivors' state machines agree ($1), idle 1 s: $idle entries, no error in the logs"
 else
-	tap_diag "states: $a; errors: $errs"
+	tap_diag "states: $a; errors: $errs; idle entries: $idle ($a1 -> $a2)"
 	cat "$dir"/log* | grep -i 'error\|does not decode' | head -5 | sed 's/^/# /'
 	tap_fail "survivors agree, no error in the logs"
 fi

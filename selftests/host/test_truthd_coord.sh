@@ -195,16 +195,19 @@ for i in 1 2 3 4 5 6; do
 done
 sleep 0.7
 eval "kpid=\$pid$L"
+tk=$(now)
 kill -KILL "$kpid"
 killed=$L
 rc=0
 for p in $cp; do wait "$p" || rc=1; done
 L2=$(leader)
-if [ $rc = 0 ] && [ -n "$L2" ] && [ "$L2" != "$killed" ] && check_holders "$dir/lockK" 6; then
-	tap_ok "leader $killed killed -9 during contention: new leader $L2, 6 holders, no overlap, tokens $(awk '$1 == "in" { printf "%s ", $2 }' "$dir/lockK")increasing"
+# the kill fell inside the contention: holders granted both before and after it
+span=$(awk -v k="$tk" '$1 == "in" { if ($3 < k) b++; else a++ } END { print (b > 0 && a > 0) ? b "+" a : "" }' "$dir/lockK")
+if [ $rc = 0 ] && [ -n "$span" ] && [ -n "$L2" ] && [ "$L2" != "$killed" ] && check_holders "$dir/lockK" 6; then
+	tap_ok "leader $killed killed -9 during contention: new leader $L2, 6 holders ($span before+after the kill), no overlap, tokens $(awk '$1 == "in" { printf "%s ", $2 }' "$dir/lockK")increasing"
 else
 	sed 's/^/# /' "$dir/lockK"
-	tap_fail "lock contention across a leader kill -9 (rc $rc, new leader '$L2')"
+	tap_fail "lock contention across a leader kill -9 (rc $rc, new leader '$L2', before+after '$span')"
 fi
 
 # 7. the survivors agree and logged no error

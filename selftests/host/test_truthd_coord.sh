@@ -25,7 +25,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-N_CASES=8
+N_CASES=9
 tap_plan $N_CASES
 if ! command -v redis-cli >/dev/null; then
 	for i in $(seq $N_CASES); do tap_skip "case $i" "redis-cli not installed (scripts/deps.sh)"; done
@@ -231,4 +231,26 @@ else
 	cat "$dir"/log* | grep -i 'error\|does not decode' | head -5 | sed 's/^/# /'
 	tap_fail "survivors agree, no error in the logs"
 fi
+# 8. SIGTERM with a holder and a blocked waiter connected: survivors exit 0
+timeout 20 "$T" lock Z -- sleep 10 >/dev/null 2>&1 & h=$!
+sleep 0.5
+timeout 20 "$T" lock Z -- true >/dev/null 2>&1 & wt=$!
+sleep 0.5
+owner=$(redis-cli -p "$(cport $L2)" LOCK.OWNER Z | tr '\n' ' ')
+rcs=""
+for i in 1 2 3; do
+	[ "$i" = "$killed" ] && continue
+	eval "p=\$pid$i"
+	kill -TERM "$p"
+	wait "$p"
+	rcs="$rcs$?"
+done
+kill "$h" "$wt" 2>/dev/null
+wait "$h" "$wt" 2>/dev/null
+case "$owner" in
+*waiters\ 1*)
+	[ "$rcs" = 00 ] && tap_ok "SIGTERM with a lock held and a waiter blocked: both survivors exit 0" ||
+		tap_fail "SIGTERM with a blocked waiter: exit codes $rcs" ;;
+*) tap_diag "LOCK.OWNER Z: $owner"; tap_fail "SIGTERM with a blocked waiter (no waiter seen)" ;;
+esac
 tap_done

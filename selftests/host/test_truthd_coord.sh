@@ -9,8 +9,9 @@
 # holders never overlap by their own start/end times), a stale token's
 # fenced write refused, a session expiring (no keepalive) frees its lock
 # for a waiter and deletes its ephemeral key, a barrier of 3 released
-# exactly at the third, a watch seeing every change in order, and lock
-# contention while the leader is killed with -9.  Ports come from the PID.
+# exactly at the third, a watch seeing every change in order, an election
+# handed over on resign, lock contention while the leader is killed with
+# -9, and SIGTERM with a waiter blocked.  Ports come from the PID.
 . "$(dirname "$0")/../lib/tap.sh"
 
 TRUTHD=${TRUTHD:-$(dirname "$0")/../../build/truthd}
@@ -25,7 +26,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-N_CASES=9
+N_CASES=10
 tap_plan $N_CASES
 if ! command -v redis-cli >/dev/null; then
 	for i in $(seq $N_CASES); do tap_skip "case $i" "redis-cli not installed (scripts/deps.sh)"; done
@@ -187,7 +188,26 @@ else
 	tap_fail "watch receives every change in order"
 fi
 
-# 6. lock contention while the leader is killed -9
+# 6. election: the second candidate (through another node) leads once the first resigns
+timeout 20 "$T" elect svc host-a --json > "$dir/e1" & e1=$!
+wait_for "[ -s $dir/e1 ]"
+TRUTH_ADDR="127.0.0.1:$(cport $(( L % 3 + 1 )))" timeout 20 "$T" elect svc host-b --json > "$dir/e2" & e2=$!
+sleep 0.5
+e2_early=$(wc -c < "$dir/e2")
+kill -TERM "$e1"; wait "$e1"
+wait_for "[ -s $dir/e2 ]"
+ldr=$(redis-cli -p "$(cport $L)" ELECT.LEADER svc | sed -n 2p)
+k1=$(sed -n 's/.*"token":\([0-9]*\).*/\1/p' "$dir/e1")
+k2=$(sed -n 's/.*"token":\([0-9]*\).*/\1/p' "$dir/e2")
+kill -TERM "$e2" 2>/dev/null; wait "$e2" 2>/dev/null
+if [ "$e2_early" = 0 ] && [ "$ldr" = host-b ] && [ -n "$k1" ] && [ "${k2:-0}" -gt "$k1" ]; then
+	tap_ok "election: host-b waited, leads after host-a resigned, token $k2 > $k1"
+else
+	tap_diag "e1: $(cat "$dir/e1") e2: $(cat "$dir/e2") early=$e2_early leader=$ldr"
+	tap_fail "election hand-over"
+fi
+
+# 7. lock contention while the leader is killed -9
 : > "$dir/lockK"
 cp=""
 for i in 1 2 3 4 5 6; do
@@ -210,7 +230,7 @@ else
 	tap_fail "lock contention across a leader kill -9 (rc $rc, new leader '$L2', before+after '$span')"
 fi
 
-# 7. the survivors agree and logged no error
+# 8. the survivors agree and logged no error
 sleep 0.5
 a=""
 for i in 1 2 3; do
@@ -231,7 +251,7 @@ else
 	cat "$dir"/log* | grep -i 'error\|does not decode' | head -5 | sed 's/^/# /'
 	tap_fail "survivors agree, no error in the logs"
 fi
-# 8. SIGTERM with a holder and a blocked waiter connected: survivors exit 0
+# 9. SIGTERM with a holder and a blocked waiter connected: survivors exit 0
 timeout 20 "$T" lock Z -- sleep 10 >/dev/null 2>&1 & h=$!
 sleep 0.5
 timeout 20 "$T" lock Z -- true >/dev/null 2>&1 & wt=$!

@@ -179,11 +179,13 @@ void coord_apply(struct truthd *d, const struct raft_entry *e, struct conn *mine
 	route(d, mine);
 	if (!mine)
 		return;
-	if (mine->wait_seq) {
+	if (mine->wait_seq && mine->ev.fd >= 0) {
 		/* blocked: a later entry's effects answer it */
 		mine->wait = WAIT_BLOCKED;
 		return;
 	}
+	/* answered, or blocked with its socket gone: nobody to wait for */
+	mine->wait_seq = 0;
 	client_resolved(d, mine);
 }
 

@@ -26,7 +26,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-N_CASES=10
+N_CASES=11
 tap_plan $N_CASES
 if ! command -v redis-cli >/dev/null; then
 	for i in $(seq $N_CASES); do tap_skip "case $i" "redis-cli not installed (scripts/deps.sh)"; done
@@ -166,7 +166,8 @@ fi
 
 # 5. watch: every change under the prefix, in order, writes through every node
 timeout 20 "$T" watch w/ --prefix --count 6 > "$dir/w" & w=$!
-sleep 0.5
+# registered on the leader before the first write (a slow start would miss events)
+wait_for "redis-cli -p $(cport $L) INFO coordination | grep -q '^sm_watches:1'"
 want=""
 for i in 1 2 3; do
 	TRUTH_ADDR="127.0.0.1:$(cport $i)" "$T" put "w/$i" "v$i" >/dev/null
@@ -186,6 +187,53 @@ if [ "$got" = "$want" ] && [ "$revs_ok" = 1 ]; then
 else
 	tap_diag "want: $want"; tap_diag "got:  $got"
 	tap_fail "watch receives every change in order"
+fi
+
+# 5b. the same push rendered per connection: RESP3 ">" after HELLO 3, RESP2 "*"
+resp_watch() {
+	python3 - "$1" "$2" "$3" "$4" <<'PY'
+import re, socket, sys, time
+port, proto, key, ready = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+s = socket.create_connection(("127.0.0.1", port), timeout=15)
+def cmd(*a):
+    s.sendall(("*%d\r\n" % len(a) + "".join("$%d\r\n%s\r\n" % (len(x), x) for x in a)).encode())
+buf = b""
+if proto == "3":
+    cmd("HELLO", "3")
+cmd("WATCH", key)
+end = time.time() + 15
+while b"put" not in buf and time.time() < end:
+    try:
+        d = s.recv(65536)
+    except socket.timeout:
+        break
+    if not d:
+        break
+    buf += d
+    if b"revision" in buf and ready:
+        open(ready, "w").close()	# registered: the shell may write now
+        ready = ""
+# the event: [watch, id, revision, put, key, value]; its first byte is its type
+m = re.search(rb"([>*])6\r\n\$5\r\nwatch\r\n", buf)
+print(m.group(1).decode() if m else "none")
+if not m:
+    sys.stderr.write("got %r\n" % buf)
+PY
+}
+if command -v python3 >/dev/null; then
+	resp_watch "$(cport $L)" 3 r3 "$dir/p3.ok" > "$dir/p3" 2>"$dir/p3.err" & q3=$!
+	resp_watch "$(cport $L)" 2 r3 "$dir/p2.ok" > "$dir/p2" 2>"$dir/p2.err" & q2=$!
+	wait_for "[ -e $dir/p3.ok ] && [ -e $dir/p2.ok ]"
+	redis-cli -p "$(cport $L)" SET r3 v >/dev/null
+	wait "$q3" "$q2"
+	if [ "$(cat "$dir/p3")" = ">" ] && [ "$(cat "$dir/p2")" = "*" ]; then
+		tap_ok "a watch event is a RESP3 push (>) after HELLO 3 and an array (*) in RESP2"
+	else
+		tap_diag "$(cat "$dir/p3.err" "$dir/p2.err" | tr -d "\n%" | cut -c1-900)"
+		tap_fail "watch push rendering (RESP3 '$(cat "$dir/p3")', RESP2 '$(cat "$dir/p2")')"
+	fi
+else
+	tap_skip "watch push rendering" "python3 not installed"
 fi
 
 # 6. election: the second candidate (through another node) leads once the first resigns
@@ -253,9 +301,9 @@ else
 fi
 # 9. SIGTERM with a holder and a blocked waiter connected: survivors exit 0
 timeout 20 "$T" lock Z -- sleep 10 >/dev/null 2>&1 & h=$!
-sleep 0.5
+wait_for "[ -n \"\$(redis-cli -p $(cport $L2) LOCK.OWNER Z)\" ]"
 timeout 20 "$T" lock Z -- true >/dev/null 2>&1 & wt=$!
-sleep 0.5
+wait_for "redis-cli -p $(cport $L2) LOCK.OWNER Z | tr '\n' ' ' | grep -q 'waiters 1'"
 owner=$(redis-cli -p "$(cport $L2)" LOCK.OWNER Z | tr '\n' ' ')
 rcs=""
 for i in 1 2 3; do

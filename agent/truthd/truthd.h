@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "clock/probe.h"
+#include "clock/tsock.h"
 #include "conf/conf.h"
 #include "counter/counter.h"
 #include "evloop/evloop.h"
@@ -96,6 +98,17 @@ struct truthd {
 	size_t rq_len, rq_cap;
 	struct conn *resume_head;
 
+	/* clock sync (clock.c) */
+	struct {
+		struct truth_probe *engine;
+		struct truth_probe_clock clk;
+		uint32_t slew;			/* clk's REALTIME slew bound */
+		struct truth_tsock sock;	/* timestamps on tp.fd */
+		struct truth_clockbound_page *page;
+		int timerfd;			/* one-shot, at the engine's deadline */
+		struct truth_ev ev;
+	} clk;
+
 	/* stats */
 	uint64_t writes, reads_lease, reads_index, redirects, snapshots;
 };
@@ -135,6 +148,13 @@ int client_execute(void *ctx, struct truth_resp_session *s,
 void client_resolved(struct truthd *d, struct conn *c);
 void clients_resume(struct truthd *d);
 bool queue_push(struct conn ***q, size_t *len, size_t *cap, struct conn *c);
+
+/* clock.c */
+int clock_open(struct truthd *d);
+void clock_close(struct truthd *d);
+void clock_read_tx(struct truthd *d);	/* TX times waiting on the error queue */
+int clock_time_now(void *ctx, struct truth_resp_time *t);	/* ctx: a conn */
+const char *clock_status_name(uint32_t status);
 
 /* info.c */
 void info_truth(void *ctx, struct truth_resp_session *s,

@@ -146,7 +146,8 @@ done
 	tap_fail "truthctl time --page agrees ($bad of 3 wrong)"
 
 kill -TERM $pid1 $pid2
-wait $pid1 $pid2
+wait $pid1; rc1=$?
+wait $pid2; rc2=$?
 pids="$pid3"
 eps0=$(info 3 clock_epsilon_ns)
 st=""
@@ -155,8 +156,9 @@ for _t in $(seq 60); do
 	[ "$st" = free-running ] && break
 	sleep 0.25
 done
-[ "$st" = free-running ] && tap_ok "node 3 free-running after nodes 1 and 2 stopped" ||
-	{ tap_fail "node 3 free-running after nodes 1 and 2 stopped"; tap_diag "status $st"; }
+[ "$st" = free-running ] && [ $rc1 = 0 ] && [ $rc2 = 0 ] &&
+	tap_ok "node 3 free-running after nodes 1 and 2 stopped (exit 0 each)" ||
+	{ tap_fail "node 3 free-running after nodes 1 and 2 stopped"; tap_diag "status $st, exits $rc1 $rc2"; }
 e1=$(info 3 clock_epsilon_ns)
 sleep 1
 e2=$(info 3 clock_epsilon_ns)

@@ -254,6 +254,15 @@ int truth_conf_set(struct truth_conf *c, const char *where, const char *key,
 		if (parse_u64(value, 1, 100000, &v))
 			return bad(err, ctx, where, key, "must be an integer 1..100000");
 		c->max_clients = (uint32_t)v;
+	} else if (!strcmp(key, "clock_page")) {
+		if (value[0] != '/')
+			return bad(err, ctx, where, key, "must be an absolute path");
+		return set_string(c->clock_page, sizeof(c->clock_page), value,
+				  err, ctx, where, key);
+	} else if (!strcmp(key, "clock_anchor_ns")) {
+		if (parse_u64(value, 0, 1000000000, &v))
+			return bad(err, ctx, where, key, "must be an integer 0..1000000000");
+		c->clock_anchor_ns = v;
 	} else if (!strcmp(key, "client_output_limit")) {
 		if (parse_u64(value, 65536, 1ull << 40, &v))
 			return bad(err, ctx, where, key, "must be an integer 65536..2^40");
@@ -348,6 +357,47 @@ static int load_key(struct truth_conf *c, const char *where,
 	return 0;
 }
 
+/*
+ * The clockbound page: default data_dir/clockbound (created with the data
+ * directory); elsewhere its directory must exist now, so a typo fails the
+ * check instead of the start.
+ */
+static int check_clock_page(struct truth_conf *c, const char *where,
+			    truth_conf_err_fn err, void *ctx)
+{
+	char dir[sizeof(c->clock_page)], reason[700];
+	struct stat st;
+	char *slash;
+
+	if (!c->clock_page[0]) {
+		if (!c->data_dir[0])
+			return 0;
+		if (strlen(c->data_dir) + sizeof("/clockbound") > sizeof(c->clock_page))
+			return bad(err, ctx, where, "clock_page",
+				   "data_dir too long for the default page path");
+		snprintf(c->clock_page, sizeof(c->clock_page), "%s/clockbound",
+			 c->data_dir);
+		return 0;
+	}
+	if (!stat(c->clock_page, &st) && !S_ISREG(st.st_mode)) {
+		snprintf(reason, sizeof(reason), "%s exists and is not a regular file",
+			 c->clock_page);
+		return bad(err, ctx, where, "clock_page", reason);
+	}
+	snprintf(dir, sizeof(dir), "%s", c->clock_page);
+	slash = strrchr(dir, '/');
+	if (!slash[1])
+		return bad(err, ctx, where, "clock_page", "must name a file, not a directory");
+	*slash = '\0';
+	if (!dir[0] || !strcmp(dir, c->data_dir))
+		return 0;
+	if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
+		snprintf(reason, sizeof(reason), "directory %s does not exist", dir);
+		return bad(err, ctx, where, "clock_page", reason);
+	}
+	return 0;
+}
+
 int truth_conf_finish(struct truth_conf *c, const char *file,
 		      truth_conf_err_fn err, void *ctx)
 {
@@ -388,6 +438,7 @@ int truth_conf_finish(struct truth_conf *c, const char *file,
 	if (!c->client_advertise[0] && c->has_client_listen)
 		snprintf(c->client_advertise, sizeof(c->client_advertise), "%s",
 			 c->client_listen.text);
+	errors += check_clock_page(c, where, err, ctx);
 	return errors;
 }
 

@@ -59,6 +59,8 @@ struct truth_conf {
 	uint64_t snapshot_bytes;	/* log bytes since the last snapshot that start a new one */
 	uint32_t max_clients;		/* connections accepted at once */
 	uint64_t client_output_limit;	/* bytes of unsent replies before a client is dropped */
+	char clock_page[512];		/* clockbound page path ("" until finish: data_dir/clockbound) */
+	uint64_t clock_anchor_ns;	/* >0: our CLOCK_REALTIME is this good (anchor) */
 	unsigned int given;		/* required keys seen (REQ_* in conf.c) */
 };
 

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/errqueue.h>
 
 #include "transport/transport.h"
 #include "transport/tp_int.h"
@@ -186,8 +187,32 @@ const char *truth_tp_input(struct truth_tp *t, const uint8_t *buf, size_t len,
 	return NULL;
 }
 
+/* The SO_TIMESTAMPING software receive time of one datagram, if any. */
+static void rx_stamp(struct truth_tp *t, struct msghdr *mh)
+{
+	struct scm_timestamping tss;
+	struct cmsghdr *cm;
+
+	t->rx_stamp = 0;
+	t->rx_src = TRUTH_WIRE_TSRC_NONE;
+	for (cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_TIMESTAMPING)
+			continue;
+		memcpy(&tss, CMSG_DATA(cm), sizeof(tss));
+		if (tss.ts[0].tv_sec || tss.ts[0].tv_nsec) {
+			t->rx_stamp = (int64_t)tss.ts[0].tv_sec * 1000000000LL +
+				      tss.ts[0].tv_nsec;
+			t->rx_src = TRUTH_WIRE_TSRC_SOCKET;
+		}
+	}
+}
+
 int truth_tp_recv(struct truth_tp *t, truth_tp_deliver_fn fn, void *ctx)
 {
+	union {
+		char buf[CMSG_SPACE(sizeof(struct scm_timestamping)) + 64];
+		struct cmsghdr align;
+	} ctl[TRUTH_TP_RX_BATCH];
 	struct mmsghdr mm[TRUTH_TP_RX_BATCH];
 	struct iovec iov[TRUTH_TP_RX_BATCH];
 	int got = 0, n, i;
@@ -200,6 +225,8 @@ int truth_tp_recv(struct truth_tp *t, truth_tp_deliver_fn fn, void *ctx)
 			iov[i].iov_len = RXBUF;
 			mm[i].msg_hdr.msg_iov = &iov[i];
 			mm[i].msg_hdr.msg_iovlen = 1;
+			mm[i].msg_hdr.msg_control = ctl[i].buf;
+			mm[i].msg_hdr.msg_controllen = sizeof(ctl[i].buf);
 		}
 		n = recvmmsg(t->fd, mm, TRUTH_TP_RX_BATCH, MSG_DONTWAIT, NULL);
 		if (n < 0) {
@@ -213,6 +240,7 @@ int truth_tp_recv(struct truth_tp *t, truth_tp_deliver_fn fn, void *ctx)
 			/* truncated: longer than the buffer, so over DGRAM_MAX */
 			if (mm[i].msg_hdr.msg_flags & MSG_TRUNC)
 				len = RXBUF + 1;
+			rx_stamp(t, &mm[i].msg_hdr);
 			truth_tp_input(t, iov[i].iov_base, len, fn, ctx);
 		}
 		got += n;

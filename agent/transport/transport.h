@@ -104,6 +104,13 @@ struct truth_tp {
 	truth_tp_probe_fn probe;
 	void *probe_ctx;
 	uint64_t now_us;		/* stamped on peers as last_rx_us */
+	/*
+	 * The kernel's receive time of the datagram being input (CLOCK_REALTIME
+	 * ns, SO_TIMESTAMPING when the socket has it enabled) and its source
+	 * (enum truth_wire_tsrc; NONE: no stamp); the probe hook reads them.
+	 */
+	int64_t rx_stamp;
+	uint8_t rx_src;
 	struct truth_tp_merge merge[TRUTH_TP_MAX_PEERS];
 };
 

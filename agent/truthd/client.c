@@ -121,6 +121,7 @@ static void conn_feed(struct truthd *d, struct conn *c)
 	struct truth_resp_handler h = {
 		.execute = client_execute,
 		.info = info_truth,
+		.time_now = clock_time_now,
 		.ctx = c,
 		.node_id = d->conf.node_id,
 		.leader = raft_role(d->raft) == RAFT_LEADER,

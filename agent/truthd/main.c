@@ -74,6 +74,8 @@ static void udp_event(struct truth_ev *ev, uint32_t events)
 	struct truthd *d = ev->arg;
 
 	d->tp.now_us = truth_mono_us();
+	/* before the receive, and it clears EPOLLERR (TX times queued) */
+	clock_read_tx(d);
 	truth_tp_recv(&d->tp, node_deliver, d);
 }
 
@@ -204,6 +206,9 @@ static int start(struct truthd *d)
 	ret = count_open(d);
 	if (ret)
 		return ret;
+	ret = clock_open(d);
+	if (ret)
+		return ret;
 	/* blocked before any thread exists, so only the signalfd sees them */
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
@@ -233,6 +238,7 @@ int main(int argc, char **argv)
 	bool check = false;
 	int ret;
 
+	d.clk.timerfd = -1;
 	d.sigfd = d.tickfd = d.tcpfd = d.unixfd = d.lockfd = -1;
 	d.loop.epfd = -1;
 	if (load_conf(&d, argc, argv, &check))
@@ -258,6 +264,7 @@ int main(int argc, char **argv)
 	}
 	clients_close(&d);
 	sync_stop(&d);
+	clock_close(&d);
 	count_close(&d);
 	node_close(&d);
 	truth_tp_fini(&d.tp);

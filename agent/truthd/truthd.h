@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "clock/probe.h"
+#include "clock/tsock.h"
 #include "conf/conf.h"
 #include "counter/counter.h"
 #include "evloop/evloop.h"
@@ -108,6 +110,17 @@ struct truthd {
 	size_t rq_len, rq_cap;
 	struct conn *resume_head;
 
+	/* clock sync (clock.c) */
+	struct {
+		struct truth_probe *engine;
+		struct truth_probe_clock clk;
+		uint32_t slew;			/* clk's REALTIME slew bound */
+		struct truth_tsock sock;	/* timestamps on tp.fd */
+		struct truth_clockbound_page *page;
+		int timerfd;			/* one-shot, at the engine's deadline */
+		struct truth_ev ev;
+	} clk;
+
 	/* stats */
 	uint64_t writes, reads_lease, reads_index, redirects, snapshots;
 };
@@ -161,6 +174,13 @@ void coord_tick(struct truthd *d);
 long coord_save(struct truthd *d, uint8_t **data);
 int coord_restore(struct truthd *d, const uint8_t *data, size_t len);
 void coord_info(struct truthd *d, const struct truth_resp_info *r, struct truth_resp_out *o);
+
+/* clock.c */
+int clock_open(struct truthd *d);
+void clock_close(struct truthd *d);
+void clock_read_tx(struct truthd *d);	/* TX times waiting on the error queue */
+int clock_time_now(void *ctx, struct truth_resp_time *t);	/* ctx: a conn */
+const char *clock_status_name(uint32_t status);
 
 /* info.c */
 void info_truth(void *ctx, struct truth_resp_session *s,

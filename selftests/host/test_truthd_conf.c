@@ -135,6 +135,26 @@ TEST_F(conf, good_file)
 	EXPECT_EQ(0x1f, self->c.key[31]);
 	/* client_advertise defaults to client_listen */
 	EXPECT_STREQ("127.0.0.1:6382", self->c.client_advertise);
+	/* the clock page lives in data_dir unless told; no anchor */
+	EXPECT_STREQ("/tmp/x/clockbound", self->c.clock_page);
+	EXPECT_EQ(0, self->c.clock_anchor_ns);
+}
+
+TEST_F(conf, clock_page_directory)
+{
+	char line[256];
+
+	/* a page in a missing directory: named by the cross-key check */
+	snprintf(line, sizeof(line), "clock_page = %s/missing/page", self->dir);
+	EXPECT_EQ(1, load_with(_metadata, self, 16, line));
+	EXPECT_STREQ("clock_page", self->e.key[0]);
+	snprintf(line, sizeof(line), "clock_page = %s/page", self->dir);
+	EXPECT_EQ(0, load_with(_metadata, self, 16, line));
+	EXPECT_EQ(0, strncmp(self->c.clock_page, self->dir, strlen(self->dir)));
+	/* an existing directory is not a page */
+	snprintf(line, sizeof(line), "clock_page = %s", self->dir);
+	EXPECT_EQ(1, load_with(_metadata, self, 16, line));
+	EXPECT_STREQ("clock_page", self->e.key[0]);
 }
 
 /* line, replacement, the key the one error must name */
@@ -174,6 +194,9 @@ static const struct {
 	{ 16, "max_clients = 0", "max_clients" },
 	{ 16, "client_output_limit = 10", "client_output_limit" },
 	{ 16, "client_advertise = nowhere", "client_advertise" },
+	{ 16, "clock_page = relative/page", "clock_page" },
+	{ 16, "clock_anchor_ns = 1000000001", "clock_anchor_ns" },
+	{ 16, "clock_anchor_ns = -5", "clock_anchor_ns" },
 };
 
 TEST_F(conf, every_bad_value_named)

@@ -486,3 +486,13 @@ int truth_counter_set_key(struct truth_counter *c, const uint8_t key[32])
 	c->u.has_key = true;
 	return 0;
 }
+
+int truth_counter_set_fastpath(struct truth_counter *c, bool on)
+{
+	c->error[0] = 0;
+	if (c->path == TRUTH_COUNTER_PATH_USER)
+		return truth_counter_fail(c, -EINVAL,
+					  "the fast path needs the kernel path");
+	c->path = on ? TRUTH_COUNTER_PATH_FASTPATH : TRUTH_COUNTER_PATH_KERNEL;
+	return 0;
+}

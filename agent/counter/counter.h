@@ -142,5 +142,12 @@ int truth_counter_match(struct truth_counter *c, uint32_t node,
  * path adds it), -EOPNOTSUPP otherwise.
  */
 int truth_counter_set_key(struct truth_counter *c, const uint8_t key[32]);
+/*
+ * The eBPF fast path now feeds (@on) or no longer feeds the kernel group:
+ * the path becomes FASTPATH or KERNEL again.  Counting is unchanged (the
+ * kernel counts either way); the path says where followers' ACKs arrive.
+ * -EINVAL on the user path.
+ */
+int truth_counter_set_fastpath(struct truth_counter *c, bool on);
 
 #endif /* _TRUTH_AGENT_COUNTER_H */

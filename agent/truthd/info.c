@@ -44,7 +44,7 @@ void info_truth(void *ctx, struct truth_resp_session *s,
 	truth_resp_out_printf(o,
 		"node_id:%u\r\ngroup_id:%u\r\nrole:%s\r\nterm:%llu\r\nleader_id:%u\r\n"
 		"leader_client:%s\r\ncommit_index:%llu\r\napplied_index:%llu\r\n"
-		"last_index:%llu\r\nsnapshot_index:%llu\r\ncounting:%s\r\nfast_path:off\r\n"
+		"last_index:%llu\r\nsnapshot_index:%llu\r\ncounting:%s\r\nfast_path:%s\r\n"
 		"fsync:%s\r\npeers:%u\r\n",
 		d->conf.node_id, d->conf.group_id, role_name(raft_role(rf)),
 		(unsigned long long)raft_term(rf), leader, lc,
@@ -52,6 +52,7 @@ void info_truth(void *ctx, struct truth_resp_session *s,
 		(unsigned long long)raft_applied_index(rf),
 		(unsigned long long)last,
 		(unsigned long long)raft_snapshot_index(rf), count_path(d),
+		d->fp ? "on" : "off",
 		d->conf.fsync ? "on" : "unsafe", d->conf.n_peers);
 	for (i = 0; i < d->conf.n_peers; i++) {
 		const struct truth_conf_peer *p = &d->conf.peers[i];

@@ -67,6 +67,7 @@ static void sig_event(struct truth_ev *ev, uint32_t events)
 static void tick_event(struct truth_ev *ev, uint32_t events)
 {
 	node_tick(ev->arg);
+	fp_tick(ev->arg);
 }
 
 static void udp_event(struct truth_ev *ev, uint32_t events)
@@ -206,6 +207,9 @@ static int start(struct truthd *d)
 	ret = count_open(d);
 	if (ret)
 		return ret;
+	ret = fp_open(d);
+	if (ret)
+		return ret;
 	ret = clock_open(d);
 	if (ret)
 		return ret;
@@ -265,6 +269,7 @@ int main(int argc, char **argv)
 	clients_close(&d);
 	sync_stop(&d);
 	clock_close(&d);
+	fp_close(&d);
 	count_close(&d);
 	node_close(&d);
 	truth_tp_fini(&d.tp);

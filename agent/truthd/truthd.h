@@ -75,6 +75,9 @@ struct truthd {
 	struct truth_counter *counter;
 	uint64_t count_term, count_start, count_self_acked;
 	bool count_leader;
+	struct truth_fastpath *fp;	/* fastpath.c: attached filters or NULL */
+	uint64_t fp_term;		/* term fp_match[] belongs to */
+	uint64_t fp_match[TRUTH_CONF_MAX_PEERS];	/* handed to Raft, by conf.peers[] */
 	struct raft_msg *held;		/* messages waiting for the disk */
 	uint64_t *held_need;		/* durable index each waits for */
 	size_t n_held, held_cap;
@@ -150,6 +153,12 @@ void count_peer(struct truthd *d, const struct raft_msg *m);
 void count_poll(struct truthd *d);
 uint64_t count_match(struct truthd *d, uint32_t node);
 const char *count_path(struct truthd *d);
+
+/* fastpath.c: the eBPF fast path, follower match indexes from the kernel */
+struct truth_fastpath;
+int fp_open(struct truthd *d);
+void fp_close(struct truthd *d);
+void fp_tick(struct truthd *d);
 
 /* client.c */
 int clients_open(struct truthd *d);

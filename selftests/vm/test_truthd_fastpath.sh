@@ -1,0 +1,185 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Three truthd nodes with the eBPF fast path (fast_path = auto): three
+# network namespaces on a bridge, each node's peer traffic on its eth0.
+# The leader's kernel counts its followers' ACKs (fp_acks > 0) and INFO
+# says counting:fastpath; writes over redis-cli commit and read back; the
+# followers still learn the commit index (Raft gets the match indexes the
+# kernel swallowed); a kill -9 of the leader gives a new leader that
+# attaches too and commits; SIGTERM of all exits 0 and leaves no tc filter.
+set -u
+cd "$(dirname "$0")/../.."
+. selftests/lib/tap.sh
+
+command -v redis-cli >/dev/null || { echo "1..0 # SKIP no redis-cli"; exit 0; }
+loaded_here=0
+if [ ! -d /sys/module/truth ]; then
+	insmod kmod/truth.ko || { echo "1..0 # SKIP cannot load truth.ko"; exit 0; }
+	loaded_here=1
+fi
+
+pfx=fpwire
+dir=$(mktemp -d)
+pid1="" pid2="" pid3=""
+n() { ns=$1; shift; ip netns exec "$pfx-$ns" "$@"; }
+
+cleanup() {
+	for p in $pid1 $pid2 $pid3; do kill -KILL "$p" 2>/dev/null; done
+	for i in 1 2 3; do ip netns del "$pfx-n$i" 2>/dev/null; done
+	ip netns del "$pfx-br" 2>/dev/null
+	rm -rf "$dir"
+	if [ "$loaded_here" = 1 ]; then
+		for _ in 1 2 3 4 5 6 7 8 9 10; do rmmod truth 2>/dev/null && break; sleep 0.2; done
+	fi
+}
+trap cleanup EXIT
+
+setup() {
+	ip netns add "$pfx-br" || return 1
+	n br ip link add br0 type bridge || return 1
+	n br ip link set br0 up
+	for i in 1 2 3; do
+		ip netns add "$pfx-n$i" || return 1
+		n br ip link add "v$i" type veth peer name eth0 netns "$pfx-n$i" || return 1
+		n br ip link set "v$i" master br0 up
+		n "n$i" ip addr add "10.78.0.$i/24" dev eth0
+		n "n$i" ip link set eth0 up
+		n "n$i" ip link set lo up
+	done
+}
+setup || { echo "1..0 # SKIP cannot create namespaces/veth/bridge"; exit 0; }
+
+printf '%064x\n' 4242 >"$dir/key"
+chmod 600 "$dir/key"
+for i in 1 2 3; do
+	cat >"$dir/n$i.conf" <<CONF
+node_id = $i
+group_id = 9
+data_dir = $dir/d$i
+peer_listen = 10.78.0.$i:7411
+peer = 1 10.78.0.1:7411
+peer = 2 10.78.0.2:7411
+peer = 3 10.78.0.3:7411
+client_listen = 10.78.0.$i:6379
+key_file = $dir/key
+fast_path = auto
+fsync = off
+election_timeout_ms = 300
+heartbeat_ms = 50
+CONF
+done
+
+start() {
+	n "n$1" build/truthd --config "$dir/n$1.conf" 2>>"$dir/log$1" &
+	eval "pid$1=$!"
+}
+cli() { i=$1; shift; n "n$i" redis-cli -h "10.78.0.$i" -p 6379 "$@" 2>/dev/null; }
+field() { cli "$1" INFO truth | tr -d '\r' | sed -n "s/^$2://p"; }
+# the leader among the nodes given, waiting up to 10 s
+find_leader() {
+	for _ in $(seq 50); do
+		for i in "$@"; do
+			[ "$(field "$i" role)" = leader ] && { echo "$i"; return 0; }
+		done
+		sleep 0.2
+	done
+	return 1
+}
+fp_acks() { n "n$1" build/truthctl show | sed -n 's/^group 9 fast path: acks \([0-9]*\).*/\1/p'; }
+logs() { for i in 1 2 3; do sed "s/^/# n$i: /" "$dir/log$i"; done; }
+
+tap_plan 14
+dmesg_before=$(dmesg | wc -l)
+start 1; start 2; start 3
+
+leader=$(find_leader 1 2 3)
+[ -n "$leader" ] && tap_ok "a leader is elected (node $leader)" ||
+	{ tap_fail "a leader is elected"; logs; tap_done; exit 1; }
+c=$(field "$leader" counting)
+[ "$c" = fastpath ] && tap_ok "the leader says counting:fastpath" ||
+	{ tap_fail "the leader says counting:fastpath (got '$c')"; logs; }
+
+ok=0
+for k in $(seq 20); do
+	[ "$(cli "$leader" SET "k$k" "v$k")" = OK ] && ok=$((ok + 1))
+done
+[ $ok = 20 ] && tap_ok "20 SETs through redis-cli committed" ||
+	{ tap_fail "20 SETs through redis-cli committed (only $ok)"; logs; }
+r=$(cli "$leader" GET k17)
+[ "$r" = v17 ] && tap_ok "GET reads back a committed value" || tap_fail "GET k17 got '$r'"
+
+acks=$(fp_acks "$leader")
+[ "${acks:-0}" -gt 0 ] && tap_ok "the leader's kernel counted $acks fast-path ACKs" ||
+	{ tap_fail "the leader's kernel counted fast-path ACKs (got '${acks:-none}')"; n "n$leader" build/truthctl show | sed 's/^/# /'; }
+
+# the followers commit and apply what the leader committed: the leader's
+# heartbeats tell each only what its match index covers, so this holds
+# only if Raft learned the match indexes the kernel swallowed
+commit=$(field "$leader" commit_index)
+caught=0
+for _ in $(seq 30); do
+	caught=0
+	for i in 1 2 3; do
+		[ "$i" = "$leader" ] && continue
+		a=$(field "$i" applied_index)
+		[ "${a:-0}" -ge "$commit" ] && caught=$((caught + 1))
+	done
+	[ $caught = 2 ] && break
+	sleep 0.1
+done
+[ $caught = 2 ] && tap_ok "both followers applied up to the leader's commit $commit" ||
+	{ tap_fail "both followers applied up to the leader's commit $commit ($caught did)"; logs; }
+m=$(cli "$leader" INFO truth | tr -d '\r' | grep '^peer_' | grep -v "^peer_$leader:" | grep -c "match=$commit,")
+[ "$m" = 2 ] && tap_ok "INFO shows both followers' match index at $commit" ||
+	{ tap_fail "INFO shows both followers' match index at $commit"; cli "$leader" INFO truth | sed 's/^/# /'; }
+
+# kill -9 the leader: the other two elect one that attaches and commits
+eval "kill -KILL \$pid$leader; wait \$pid$leader 2>/dev/null; pid$leader="
+old=$leader
+rest=""
+for i in 1 2 3; do [ "$i" != "$old" ] && rest="$rest $i"; done
+# shellcheck disable=SC2086
+leader=$(find_leader $rest)
+[ -n "$leader" ] && tap_ok "after kill -9 of node $old a new leader (node $leader)" ||
+	{ tap_fail "a new leader after kill -9 of node $old"; logs; tap_done; exit 1; }
+ok=0
+for k in $(seq 10); do
+	[ "$(cli "$leader" SET "after$k" "w$k")" = OK ] && ok=$((ok + 1))
+done
+r=$(cli "$leader" GET k20)
+[ $ok = 10 ] && [ "$r" = v20 ] && tap_ok "the new leader commits 10 SETs and has the old ones" ||
+	{ tap_fail "the new leader commits (ok $ok/10, GET k20 '$r')"; logs; }
+c=$(field "$leader" counting)
+acks=$(fp_acks "$leader")
+[ "$c" = fastpath ] && [ "${acks:-0}" -gt 0 ] &&
+	tap_ok "the new leader counts on the fast path ($acks ACKs)" ||
+	{ tap_fail "the new leader counts on the fast path (counting '$c', acks '${acks:-none}')"; logs; }
+
+# the killed node comes back (its filters, left by the crash, are replaced)
+start "$old"
+r=""
+for _ in $(seq 50); do
+	r=$(field "$old" applied_index)
+	[ "${r:-0}" -ge "$(field "$leader" commit_index)" ] && break
+	sleep 0.2
+done
+[ "$(field "$old" role)" = follower ] && [ "${r:-0}" -ge 30 ] &&
+	tap_ok "the restarted node $old follows and catches up (applied $r)" ||
+	{ tap_fail "the restarted node $old follows and catches up (applied '$r')"; logs; }
+
+rcs=""
+for i in 1 2 3; do eval "kill -TERM \$pid$i"; done
+for i in 1 2 3; do eval "wait \$pid$i; rcs=\"\$rcs \$?\"; pid$i="; done
+[ "$rcs" = " 0 0 0" ] && tap_ok "SIGTERM: all three exit 0" || { tap_fail "SIGTERM: exit codes$rcs"; logs; }
+left=""
+for i in 1 2 3; do
+	f=$(n "n$i" tc filter show dev eth0 ingress; n "n$i" tc filter show dev eth0 egress)
+	[ -n "$f" ] && left="$left n$i"
+done
+[ -z "$left" ] && tap_ok "no tc filter left on any eth0" || tap_fail "tc filters left on:$left"
+g=$(for i in 1 2 3; do n "n$i" build/truthctl show | grep '^group 9'; done)
+[ -z "$g" ] && tap_ok "no kernel group left" || { tap_fail "kernel groups left"; echo "$g" | sed 's/^/# /'; }
+bad=$(dmesg | tail -n +"$((dmesg_before + 1))" | grep -E 'WARNING|BUG|Oops|leak|refcount|general protection')
+[ -z "$bad" ] && tap_ok "dmesg clean" || { tap_fail "dmesg"; echo "$bad" | sed 's/^/# /'; }
+tap_done

@@ -70,8 +70,10 @@ heartbeat_ms = 50
 CONF
 done
 
+# not through n(): a backgrounded function is a subshell, and its pid is
+# not truthd's (ip netns exec execs truthd, so $! is truthd)
 start() {
-	n "n$1" build/truthd --config "$dir/n$1.conf" 2>>"$dir/log$1" &
+	ip netns exec "$pfx-n$1" build/truthd --config "$dir/n$1.conf" 2>>"$dir/log$1" &
 	eval "pid$1=$!"
 }
 cli() { i=$1; shift; n "n$i" redis-cli -h "10.78.0.$i" -p 6379 "$@" 2>/dev/null; }
@@ -80,6 +82,8 @@ field() { cli "$1" INFO truth | tr -d '\r' | sed -n "s/^$2://p"; }
 find_leader() {
 	for _ in $(seq 50); do
 		for i in "$@"; do
+			[ "$(field "$i" role)" = leader ] || continue
+			sleep 0.3
 			[ "$(field "$i" role)" = leader ] && { echo "$i"; return 0; }
 		done
 		sleep 0.2
@@ -89,7 +93,7 @@ find_leader() {
 fp_acks() { n "n$1" build/truthctl show | sed -n 's/^group 9 fast path: acks \([0-9]*\).*/\1/p'; }
 logs() { for i in 1 2 3; do sed "s/^/# n$i: /" "$dir/log$i"; done; }
 
-tap_plan 14
+tap_plan 15
 dmesg_before=$(dmesg | wc -l)
 start 1; start 2; start 3
 

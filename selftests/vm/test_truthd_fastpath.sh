@@ -93,7 +93,7 @@ find_leader() {
 fp_acks() { n "n$1" build/truthctl show | sed -n 's/^group 9 fast path: acks \([0-9]*\).*/\1/p'; }
 logs() { for i in 1 2 3; do sed "s/^/# n$i: /" "$dir/log$i"; done; }
 
-tap_plan 15
+tap_plan 16
 dmesg_before=$(dmesg | wc -l)
 start 1; start 2; start 3
 
@@ -116,6 +116,14 @@ r=$(cli "$leader" GET k17)
 acks=$(fp_acks "$leader")
 [ "${acks:-0}" -gt 0 ] && tap_ok "the leader's kernel counted $acks fast-path ACKs" ||
 	{ tap_fail "the leader's kernel counted fast-path ACKs (got '${acks:-none}')"; n "n$leader" build/truthctl show | sed 's/^/# /'; }
+
+# each follower acks each APPEND once; without the match indexes from the
+# kernel Raft's in-flight window fills and it re-sends from the last match
+# it knew (then >10x more ACKs than entries)
+commit=$(field "$leader" commit_index)
+[ "${acks:-0}" -le $((4 * 2 * commit)) ] &&
+	tap_ok "no re-send storm: $acks ACKs for $commit entries and 2 followers" ||
+	tap_fail "re-send storm: $acks ACKs for $commit entries and 2 followers (> 4 per entry)"
 
 # the followers commit and apply what the leader committed: the leader's
 # heartbeats tell each only what its match index covers, so this holds

@@ -28,6 +28,7 @@ cleanup() {
 	for p in $pid1 $pid2 $pid3; do kill -KILL "$p" 2>/dev/null; done
 	for i in 1 2 3; do ip netns del "$pfx-n$i" 2>/dev/null; done
 	ip netns del "$pfx-br" 2>/dev/null
+	ip netns del "$pfx-lone" 2>/dev/null
 	rm -rf "$dir"
 	if [ "$loaded_here" = 1 ]; then
 		for _ in 1 2 3 4 5 6 7 8 9 10; do rmmod truth 2>/dev/null && break; sleep 0.2; done
@@ -93,7 +94,7 @@ find_leader() {
 fp_acks() { n "n$1" build/truthctl show | sed -n 's/^group 9 fast path: acks \([0-9]*\).*/\1/p'; }
 logs() { for i in 1 2 3; do sed "s/^/# n$i: /" "$dir/log$i"; done; }
 
-tap_plan 16
+tap_plan 18
 dmesg_before=$(dmesg | wc -l)
 start 1; start 2; start 3
 
@@ -192,6 +193,38 @@ done
 [ -z "$left" ] && tap_ok "no tc filter left on any eth0" || tap_fail "tc filters left on:$left"
 g=$(for i in 1 2 3; do n "n$i" build/truthctl show | grep '^group 9'; done)
 [ -z "$g" ] && tap_ok "no kernel group left" || { tap_fail "kernel groups left"; echo "$g" | sed 's/^/# /'; }
+# a namespace where no interface owns the address (0.0.0.0, lo down and
+# bare): fast_path = kernel refuses to start, auto counts in the kernel
+ip netns add "$pfx-lone"
+for mode in kernel auto; do
+	sed -e "s|^peer_listen.*|peer_listen = 0.0.0.0:7499|" -e "s|^client_listen.*|client_unix = $dir/lone.sock|" \
+		-e "s|^data_dir.*|data_dir = $dir/lone-$mode|" -e "s|^fast_path.*|fast_path = $mode|" \
+		-e '/^peer = [23]/d' -e "s|^peer = 1.*|peer = 1 0.0.0.0:7499|" "$dir/n1.conf" >"$dir/lone.conf"
+	ip netns exec "$pfx-lone" build/truthd --config "$dir/lone.conf" 2>"$dir/lone-$mode.log" &
+	lp=$!
+	c=""
+	for _ in $(seq 25); do
+		kill -0 $lp 2>/dev/null || break
+		c=$(redis-cli -s "$dir/lone.sock" INFO truth 2>/dev/null | tr -d '\r' | sed -n 's/^counting://p')
+		[ -n "$c" ] && break
+		sleep 0.2
+	done
+	if [ $mode = kernel ]; then
+		wait $lp
+		rc=$?
+		[ $rc = 1 ] && grep -q "fast path: no interface owns" "$dir/lone-$mode.log" &&
+			tap_ok "fast_path = kernel without an interface: refuses to start, says why" ||
+			{ tap_fail "fast_path = kernel without an interface: rc $rc"; sed 's/^/# /' "$dir/lone-$mode.log"; }
+	else
+		kill -TERM $lp; wait $lp
+		rc=$?
+		[ "$c" = kernel ] && [ $rc = 0 ] && grep -q "fast path off: no interface owns" "$dir/lone-$mode.log" &&
+			tap_ok "fast_path = auto without an interface: logs why, counts in the kernel" ||
+			{ tap_fail "fast_path = auto without an interface: counting '$c', rc $rc"; sed 's/^/# /' "$dir/lone-$mode.log"; }
+	fi
+done
+ip netns del "$pfx-lone"
+
 bad=$(dmesg | tail -n +"$((dmesg_before + 1))" | grep -E 'WARNING|BUG|Oops|leak|refcount|general protection')
 [ -z "$bad" ] && tap_ok "dmesg clean" || { tap_fail "dmesg"; echo "$bad" | sed 's/^/# /'; }
 tap_done

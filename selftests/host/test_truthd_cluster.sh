@@ -171,7 +171,7 @@ L=${L:-1}
 F=$((L % 3 + 1))
 kill -TERM "$(eval echo \$pid$F)"
 wait "$(eval echo \$pid$F)"
-redis-benchmark -p "$(cport $L)" -t set -r 500 -n 3000 -c 4 -d 64 -q >/dev/null 2>&1
+timeout 120 redis-benchmark -p "$(cport $L)" -t set -r 500 -n 3000 -c 4 -d 64 -q >/dev/null 2>&1
 "$TRUTHD" --config "$dir/n$F.conf" 2>>"$dir/log$F" &
 eval "pid$F=$!"
 pids="$pid1 $pid2 $pid3"

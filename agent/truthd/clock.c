@@ -15,10 +15,20 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log/log.h"
 #include "truthd/truthd.h"
+
+int64_t truthd_realtime_ns(struct truthd *d)
+{
+	struct timespec ts;
+
+	(void)d;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 static void clock_send(struct truthd *d, struct truth_probe_out *o)
 {

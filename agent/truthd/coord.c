@@ -28,18 +28,10 @@
 
 #define TICK_RETRY_NS	1000000000LL	/* a TICK that moved no deadline: again after 1 s */
 
-static int64_t wall_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* The leader's stamp: the wall clock, never below the previous one. */
 static int64_t stamp(struct truthd *d)
 {
-	int64_t now = wall_ns();
+	int64_t now = truthd_realtime_ns(d);
 
 	if (now < d->sm_stamp)
 		now = d->sm_stamp;
@@ -191,7 +183,7 @@ void coord_apply(struct truthd *d, const struct raft_entry *e, struct conn *mine
 
 void coord_read(struct truthd *d, struct conn *c, const struct truth_resp_request *req)
 {
-	struct truth_sm_cmd cmd = { .argc = req->argc, .argv = req->argv, .ts_ns = wall_ns() };
+	struct truth_sm_cmd cmd = { .argc = req->argc, .argv = req->argv, .ts_ns = truthd_realtime_ns(d) };
 
 	ids_of(c, req, &cmd.client_id, &cmd.seq);
 	if (cmd.ts_ns < d->sm_stamp)
@@ -248,7 +240,7 @@ void coord_tick(struct truthd *d)
 	if (d->tick_index && d->tick_term == raft_term(d->raft) &&
 	    d->tick_index > raft_applied_index(d->raft))
 		return;		/* the last one is still on its way */
-	t.ts_ns = wall_ns();
+	t.ts_ns = truthd_realtime_ns(d);
 	deadline = truth_sm_next_deadline(d->sm);
 	if (t.ts_ns <= deadline)
 		return;
@@ -290,7 +282,7 @@ int coord_restore(struct truthd *d, const uint8_t *data, size_t len)
 /* INFO keyspace: as Redis's db0 line, over the coordination keyspace. */
 void coord_info(struct truthd *d, const struct truth_resp_info *r, struct truth_resp_out *o)
 {
-	int64_t now_ms = wall_ns() / 1000000;
+	int64_t now_ms = truthd_realtime_ns(d) / 1000000;
 	size_t i, keys = 0, expires = 0;
 
 	if (truth_resp_info_wants(r, "keyspace", true)) {

@@ -190,6 +190,12 @@ void clock_close(struct truthd *d);
 void clock_read_tx(struct truthd *d);	/* TX times waiting on the error queue */
 int clock_time_now(void *ctx, struct truth_resp_time *t);	/* ctx: a conn */
 const char *clock_status_name(uint32_t status);
+/*
+ * The node's wall clock, ns since the epoch: CLOCK_REALTIME (plus the
+ * test-only offset and drift when configured).  Everything truthd stamps
+ * with a wall time reads it, so a test that skews one node skews all of it.
+ */
+int64_t truthd_realtime_ns(struct truthd *d);
 
 /* info.c */
 void info_truth(void *ctx, struct truth_resp_session *s,

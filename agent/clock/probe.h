@@ -119,6 +119,40 @@ struct truth_probe_clock {
 void truth_probe_clock_real(struct truth_probe_clock *clk, uint32_t *slew_ppb);
 
 /*
+ * The test-only skew of a real node (truthd's test_clock_offset_ns and
+ * test_clock_drift_ppm): its reference clock reads
+ *
+ *	REALTIME + offset + carried + (REALTIME - t0) * drift_ppm / 10^6
+ *
+ * and kernel timestamps (CLOCK_REALTIME) are skewed the same way on the
+ * reference timescale; the local clock (RAW) is not touched.  A zeroed
+ * struct with slew_ppb set is no skew.
+ */
+#define TRUTH_PROBE_SKEW_MAX_DRIFT_PPM	100000	/* 10% */
+#define TRUTH_PROBE_SKEW_MAX_OFFSET	(86400 * TRUTH_CLOCK_NSEC)	/* one day */
+
+struct truth_probe_skew {
+	int64_t offset;			/* ns added to REALTIME */
+	int32_t drift_ppm;		/* runs this much fast from t0 */
+	int64_t t0;			/* REALTIME the drift counts from */
+	int64_t carried;		/* drift accumulated before t0, ns */
+	uint32_t slew_ppb;		/* REALTIME slew bound for conversions */
+};
+
+/* The skewed reading of REALTIME reading (or kernel stamp) @real. */
+int64_t truth_probe_skew_apply(const struct truth_probe_skew *s, int64_t real);
+/* New offset and drift from REALTIME @real on, keeping the drift so far. */
+void truth_probe_skew_set(struct truth_probe_skew *s, int64_t real,
+			  int64_t offset, int32_t drift_ppm);
+/*
+ * Real clocks with the reference skewed by @s (read at every use, so
+ * truth_probe_skew_set() applies at once).  @max_drift_ppm: the largest
+ * |drift| @s may ever be given; it widens ref_slew_ppb.
+ */
+void truth_probe_clock_skewed(struct truth_probe_clock *clk,
+			      struct truth_probe_skew *s, uint32_t max_drift_ppm);
+
+/*
  * The test-only clock layer.  True time is the host's CLOCK_REALTIME (what
  * kernel timestamps count), so a test reads true time directly.  The
  * node's local clock reads true + offset + (true - t0) drift / 10^9, its

@@ -40,9 +40,9 @@ static int64_t real_ref_now(void *arg)
 	return read_ns(CLOCK_REALTIME);
 }
 
-static int64_t real_stamp_local(void *arg, int64_t stamp, uint32_t *err)
+/* A CLOCK_REALTIME kernel stamp on the RAW timescale, *err its error. */
+static int64_t realtime_to_raw(int64_t stamp, uint32_t slew, uint32_t *err)
 {
-	uint32_t slew = arg ? *(uint32_t *)arg : TRUTH_PROBE_REALTIME_SLEW_PPB;
 	int64_t raw1 = read_ns(CLOCK_MONOTONIC_RAW);
 	int64_t real = read_ns(CLOCK_REALTIME);
 	int64_t raw2 = read_ns(CLOCK_MONOTONIC_RAW);
@@ -52,6 +52,13 @@ static int64_t real_stamp_local(void *arg, int64_t stamp, uint32_t *err)
 
 	*err = e > UINT32_MAX ? UINT32_MAX : (uint32_t)e;
 	return raw1 + (raw2 - raw1) / 2 - (real - stamp);
+}
+
+static int64_t real_stamp_local(void *arg, int64_t stamp, uint32_t *err)
+{
+	uint32_t slew = arg ? *(uint32_t *)arg : TRUTH_PROBE_REALTIME_SLEW_PPB;
+
+	return realtime_to_raw(stamp, slew, err);
 }
 
 static int64_t real_stamp_ref(void *arg, int64_t stamp)
@@ -68,6 +75,63 @@ void truth_probe_clock_real(struct truth_probe_clock *clk, uint32_t *slew_ppb)
 	clk->arg = slew_ppb;
 	clk->local_clock_id = CLOCK_MONOTONIC_RAW;
 	clk->ref_slew_ppb = slew_ppb ? *slew_ppb : TRUTH_PROBE_REALTIME_SLEW_PPB;
+}
+
+/*
+ * The test-only skew of the real reference clock.  The drift term is
+ * carried over when the skew changes, so the clock stays continuous in
+ * drift and jumps only by the change of offset.
+ */
+int64_t truth_probe_skew_apply(const struct truth_probe_skew *s, int64_t real)
+{
+	__int128 d = (__int128)(real - s->t0) * s->drift_ppm;
+
+	/* floor division: monotonic across t0 for drifts above -10^6 ppm */
+	if (d < 0)
+		d -= 1000000 - 1;
+	return real + s->offset + s->carried + (int64_t)(d / 1000000);
+}
+
+void truth_probe_skew_set(struct truth_probe_skew *s, int64_t real,
+			  int64_t offset, int32_t drift_ppm)
+{
+	int64_t before = truth_probe_skew_apply(s, real);
+
+	s->carried = before - real - s->offset;
+	s->t0 = real;
+	s->offset = offset;
+	s->drift_ppm = drift_ppm;
+}
+
+static int64_t skew_ref_now(void *arg)
+{
+	return truth_probe_skew_apply(arg, read_ns(CLOCK_REALTIME));
+}
+
+static int64_t skew_stamp_local(void *arg, int64_t stamp, uint32_t *err)
+{
+	const struct truth_probe_skew *s = arg;
+
+	/* the local clock is RAW, untouched by the skew */
+	return realtime_to_raw(stamp, s->slew_ppb, err);
+}
+
+static int64_t skew_stamp_ref(void *arg, int64_t stamp)
+{
+	return truth_probe_skew_apply(arg, stamp);
+}
+
+void truth_probe_clock_skewed(struct truth_probe_clock *clk,
+			      struct truth_probe_skew *s, uint32_t max_drift_ppm)
+{
+	clk->local_now = real_local_now;
+	clk->ref_now = skew_ref_now;
+	clk->stamp_local = skew_stamp_local;
+	clk->stamp_ref = skew_stamp_ref;
+	clk->arg = s;
+	clk->local_clock_id = CLOCK_MONOTONIC_RAW;
+	/* REALTIME's own slew plus the largest drift the skew may be given */
+	clk->ref_slew_ppb = s->slew_ppb + max_drift_ppm * 1000u;
 }
 
 int64_t truth_probe_simclock_local(const struct truth_probe_simclock *sim,

@@ -110,6 +110,23 @@ static int parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *v)
 	return 0;
 }
 
+/* A strict signed decimal in [-lim, lim]. */
+static int parse_s64(const char *s, int64_t lim, int64_t *v)
+{
+	uint64_t u;
+
+	if (s[0] == '-' || s[0] == '+') {
+		if (parse_u64(s + 1, 0, (uint64_t)lim, &u))
+			return -1;
+		*v = s[0] == '-' ? -(int64_t)u : (int64_t)u;
+		return 0;
+	}
+	if (parse_u64(s, 0, (uint64_t)lim, &u))
+		return -1;
+	*v = (int64_t)u;
+	return 0;
+}
+
 static int bad(truth_conf_err_fn err, void *ctx, const char *where,
 	       const char *key, const char *reason)
 {
@@ -263,6 +280,26 @@ int truth_conf_set(struct truth_conf *c, const char *where, const char *key,
 		if (parse_u64(value, 0, 1000000000, &v))
 			return bad(err, ctx, where, key, "must be an integer 0..1000000000");
 		c->clock_anchor_ns = v;
+	} else if (!strcmp(key, "test_clock_offset_ns")) {
+		int64_t sv;
+
+		if (parse_s64(value, TRUTH_CONF_TEST_MAX_OFFSET, &sv))
+			return bad(err, ctx, where, key,
+				   "must be an integer -86400000000000..86400000000000 (one day)");
+		c->test_clock_offset_ns = sv;
+	} else if (!strcmp(key, "test_clock_drift_ppm")) {
+		int64_t sv;
+
+		if (parse_s64(value, TRUTH_CONF_TEST_MAX_DRIFT_PPM, &sv))
+			return bad(err, ctx, where, key, "must be an integer -100000..100000");
+		c->test_clock_drift_ppm = (int32_t)sv;
+	} else if (!strcmp(key, "test_hooks")) {
+		if (!strcmp(value, "on"))
+			c->test_hooks = true;
+		else if (!strcmp(value, "off"))
+			c->test_hooks = false;
+		else
+			return bad(err, ctx, where, key, "must be on or off");
 	} else if (!strcmp(key, "client_output_limit")) {
 		if (parse_u64(value, 65536, 1ull << 40, &v))
 			return bad(err, ctx, where, key, "must be an integer 65536..2^40");

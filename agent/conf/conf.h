@@ -18,6 +18,9 @@
 
 #define TRUTH_CONF_MAX_PEERS	16	/* RAFT_MAX_MEMBERS */
 #define TRUTH_CONF_ADDR_LEN	80	/* "host:port" text */
+/* test_clock_*: the limits of agent/clock/probe.h's truth_probe_skew */
+#define TRUTH_CONF_TEST_MAX_OFFSET	86400000000000LL	/* one day, ns */
+#define TRUTH_CONF_TEST_MAX_DRIFT_PPM	100000		/* 10% */
 
 enum truth_conf_fast_path {
 	TRUTH_CONF_FAST_AUTO,
@@ -61,6 +64,10 @@ struct truth_conf {
 	uint64_t client_output_limit;	/* bytes of unsent replies before a client is dropped */
 	char clock_page[512];		/* clockbound page path ("" until finish: data_dir/clockbound) */
 	uint64_t clock_anchor_ns;	/* >0: our CLOCK_REALTIME is this good (anchor) */
+	/* test only (Documentation/truthd.md "Test hooks"): skew this node's clock */
+	int64_t test_clock_offset_ns;	/* ns added to CLOCK_REALTIME */
+	int32_t test_clock_drift_ppm;	/* the skewed clock runs this much fast */
+	bool test_hooks;		/* TRUTH.DEBUG allowed */
 	unsigned int given;		/* required keys seen (REQ_* in conf.c) */
 };
 

@@ -56,6 +56,8 @@ const struct truth_resp_command truth_resp_commands[] = {
 	{ "barrier.leave",	TRUTH_RESP_ID_COORD,  3, WR, 1, 1, 1, 0, false },
 	{ "watch",		TRUTH_RESP_ID_COORD, -2, RO, 1, 1, 1, 0, false },
 	{ "watch.cancel",	TRUTH_RESP_ID_COORD,  2, RO, 1, 1, 1, 0, false },
+	/* test hooks (truthd test_hooks = on), answered by this node */
+	{ "truth.debug",	TRUTH_RESP_ID_DEBUG, -2, NR | TRUTH_RESP_CMD_ADMIN, 0, 0, 0, 0, false },
 	/* envelope: the request is the inner command (truth_resp_request_parse()) */
 	{ "truth.req",		TRUTH_RESP_ID_COORD, -4, WR, 1, 1, 1, 0, false },
 };
@@ -394,6 +396,7 @@ int truth_resp_request_parse(const struct truth_resp_cmd *cmd,
 	case TRUTH_RESP_ID_QUIT:
 	case TRUTH_RESP_ID_TIME_NOW:
 	case TRUTH_RESP_ID_COORD:	/* arguments are agent/sm's to check */
+	case TRUTH_RESP_ID_DEBUG:	/* the daemon's to check */
 	case __TRUTH_RESP_ID_MAX:
 		return 0;
 	}

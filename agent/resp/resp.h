@@ -33,6 +33,7 @@
  *   1  RESP2/RESP3, PING ECHO GET SET DEL EXISTS INCR INCRBY DECR DECRBY
  *      MGET INFO HELLO COMMAND QUIT, -MOVED and -TRYAGAIN redirects.
  *   2  TIME.NOW (the node's bounded time, Documentation/clock.md).
+ *   3  TRUTH.DEBUG (test hooks; refused unless truthd has test_hooks = on).
  */
 #ifndef _TRUTH_RESP_H
 #define _TRUTH_RESP_H
@@ -42,7 +43,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TRUTH_RESP_PROTO_REV		2	/* revision of the command set above */
+#define TRUTH_RESP_PROTO_REV		3	/* revision of the command set above */
 #define TRUTH_RESP_VERSION		"0.1.0"	/* truthd version reported by HELLO and INFO */
 #define TRUTH_RESP_REDIS_COMPAT		"7.0.0"	/* redis_version in INFO: clients gate features on it */
 
@@ -208,6 +209,7 @@ enum truth_resp_cmd_id {
 	TRUTH_RESP_ID_QUIT,	/* QUIT: no arguments */
 	TRUTH_RESP_ID_TIME_NOW,	/* TIME.NOW: no arguments */
 	TRUTH_RESP_ID_COORD,	/* coordination (CAS, LOCK.*, ...): argv, checked by agent/sm */
+	TRUTH_RESP_ID_DEBUG,	/* TRUTH.DEBUG sub [args]: argv, test hooks (truthd) */
 	__TRUTH_RESP_ID_MAX,	/* number of ids */
 };
 

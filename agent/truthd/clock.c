@@ -12,7 +12,10 @@
  * clockbound page (clock_page) and answers TIME.NOW and INFO.
  */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -21,13 +24,41 @@
 #include "log/log.h"
 #include "truthd/truthd.h"
 
-int64_t truthd_realtime_ns(struct truthd *d)
+static int64_t read_realtime(void)
 {
 	struct timespec ts;
 
-	(void)d;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/*
+ * The test-only skew starts at the first wall-clock read (truthd's start:
+ * coord.c may read before clock_open()); without test_clock_* it is zero.
+ */
+static struct truth_probe_skew *clock_skew(struct truthd *d)
+{
+	struct truth_probe_skew *s = &d->clk.skew;
+
+	if (!d->clk.skew_ready) {
+		memset(s, 0, sizeof(*s));
+		s->slew_ppb = TRUTH_PROBE_REALTIME_SLEW_PPB;
+		s->t0 = read_realtime();
+		s->offset = d->conf.test_clock_offset_ns;
+		s->drift_ppm = d->conf.test_clock_drift_ppm;
+		d->clk.skew_ready = true;
+	}
+	return s;
+}
+
+int64_t truthd_realtime_ns(struct truthd *d)
+{
+	return truth_probe_skew_apply(clock_skew(d), read_realtime());
+}
+
+int64_t truthd_stamp_ns(struct truthd *d, int64_t stamp)
+{
+	return truth_probe_skew_apply(clock_skew(d), stamp);
 }
 
 static void clock_send(struct truthd *d, struct truth_probe_out *o)
@@ -114,8 +145,9 @@ static void clock_timer(struct truth_ev *ev, uint32_t events)
 int clock_open(struct truthd *d)
 {
 	struct truth_probe_config cfg;
+	struct truth_probe_skew *skew;
+	uint32_t i, max_drift;
 	char err[256];
-	uint32_t i;
 	int ret;
 
 	/* kernel times if the socket gives them, clock_gettime otherwise */
@@ -126,8 +158,14 @@ int clock_open(struct truthd *d)
 	cfg.group = d->conf.group_id;
 	cfg.two_step = d->clk.sock.tx_stamps;
 	cfg.self_error = d->conf.clock_anchor_ns;
-	d->clk.slew = TRUTH_PROBE_REALTIME_SLEW_PPB;
-	truth_probe_clock_real(&d->clk.clk, &d->clk.slew);
+	skew = clock_skew(d);
+	/* with test_hooks the drift may change at run time up to the limit */
+	max_drift = d->conf.test_hooks ? TRUTH_PROBE_SKEW_MAX_DRIFT_PPM :
+		    (uint32_t)abs(d->conf.test_clock_drift_ppm);
+	truth_probe_clock_skewed(&d->clk.clk, skew, max_drift);
+	if (skew->offset || skew->drift_ppm)
+		log_warn("clock: TEST skew in effect: offset %lld ns, drift %d ppm (test_clock_*)",
+			 (long long)skew->offset, skew->drift_ppm);
 	d->clk.engine = truth_probe_new(&cfg, &d->clk.clk, err, sizeof(err));
 	if (!d->clk.engine) {
 		log_err("clock: %s", err);
@@ -206,4 +244,116 @@ int clock_time_now(void *ctx, struct truth_resp_time *t)
 	t->latest = n.latest;
 	t->status = clock_status_name(n.status);
 	return 0;
+}
+
+/*
+ * TRUTH.DEBUG CLOCK <offset_ns> <drift_ppm>: change the test skew now (test
+ * hooks only).  The drift so far is kept; the clock jumps by the change of
+ * offset, as a stepped clock would.
+ */
+static void debug_clock(struct truthd *d, struct truth_resp_session *s,
+			const struct truth_resp_request *req)
+{
+	struct truth_probe_skew *skew = clock_skew(d);
+	long long off, drift;
+	char buf[2][32], *end;
+	unsigned int i;
+
+	if (req->argc != 4) {
+		truth_resp_add_error(&s->out,
+			"ERR wrong number of arguments: TRUTH.DEBUG CLOCK <offset_ns> <drift_ppm>");
+		return;
+	}
+	for (i = 0; i < 2; i++) {
+		const struct truth_resp_arg *a = &req->argv[2 + i];
+
+		if (!a->len || a->len >= sizeof(buf[i])) {
+			buf[i][0] = 'x';
+			buf[i][1] = '\0';
+			continue;
+		}
+		memcpy(buf[i], a->ptr, a->len);
+		buf[i][a->len] = '\0';
+	}
+	errno = 0;
+	off = strtoll(buf[0], &end, 10);
+	if (errno || *end || end == buf[0] || off < -TRUTH_PROBE_SKEW_MAX_OFFSET ||
+	    off > TRUTH_PROBE_SKEW_MAX_OFFSET) {
+		truth_resp_add_error(&s->out,
+			"ERR TRUTH.DEBUG CLOCK: offset_ns must be an integer within one day (+-86400000000000)");
+		return;
+	}
+	drift = strtoll(buf[1], &end, 10);
+	if (errno || *end || end == buf[1] || drift < -TRUTH_PROBE_SKEW_MAX_DRIFT_PPM ||
+	    drift > TRUTH_PROBE_SKEW_MAX_DRIFT_PPM) {
+		truth_resp_add_error(&s->out,
+			"ERR TRUTH.DEBUG CLOCK: drift_ppm must be an integer -100000..100000");
+		return;
+	}
+	truth_probe_skew_set(skew, read_realtime(), off, (int32_t)drift);
+	log_warn("clock: TEST skew set by TRUTH.DEBUG: offset %lld ns, drift %lld ppm",
+		 off, drift);
+	truth_resp_add_simple(&s->out, "OK");
+}
+
+void clock_debug(struct truthd *d, struct truth_resp_session *s,
+		 const struct truth_resp_request *req)
+{
+	const struct truth_resp_arg *sub = req->argc > 1 ? &req->argv[1] : NULL;
+
+	if (!d->conf.test_hooks) {
+		truth_resp_add_error(&s->out, "ERR TRUTH.DEBUG needs test_hooks = on");
+		return;
+	}
+	if (sub && sub->len == 5 && !strncasecmp(sub->ptr, "clock", 5)) {
+		debug_clock(d, s, req);
+		return;
+	}
+	truth_resp_add_error(&s->out, "ERR TRUTH.DEBUG: unknown subcommand (try CLOCK)");
+}
+
+/* INFO truth's clock lines. */
+void clock_info(struct truthd *d, struct truth_resp_out *o)
+{
+	struct truth_probe_stats ps;
+	struct truth_clock_peer_info pi;
+	struct truth_clock_estimate est;
+	struct truth_clock_now n;
+	struct truth_clock *c;
+	char ft[256];
+	size_t used = 0;
+	uint32_t i;
+
+	if (d->clk.skew_ready && (d->conf.test_hooks || d->clk.skew.offset ||
+				  d->clk.skew.drift_ppm))
+		truth_resp_out_printf(o, "clock_test_offset_ns:%lld\r\nclock_test_drift_ppm:%d\r\n",
+				      (long long)d->clk.skew.offset, d->clk.skew.drift_ppm);
+	if (!d->clk.engine)
+		return;
+	c = truth_probe_estimator(d->clk.engine);
+	truth_probe_now(d->clk.engine, &n);
+	truth_probe_get_stats(d->clk.engine, &ps);
+	truth_clock_get_estimate(c, &est);
+	ft[0] = '\0';
+	/* who the last selection left out; "self" is this anchor's own clock */
+	for (i = 0; i < d->conf.n_peers; i++) {
+		uint32_t id = d->conf.peers[i].id;
+
+		if (id == d->conf.node_id || truth_clock_peer_info(c, id, &pi) ||
+		    pi.state != TRUTH_CLOCK_PEER_FALSETICKER || used >= sizeof(ft))
+			continue;
+		used += (size_t)snprintf(ft + used, sizeof(ft) - used, "%s%u",
+					 used ? "," : "", id);
+	}
+	if (d->conf.clock_anchor_ns && used < sizeof(ft) &&
+	    truth_clock_reference_state(c) == TRUTH_CLOCK_PEER_FALSETICKER)
+		snprintf(ft + used, sizeof(ft) - used, "%sself", used ? "," : "");
+	truth_resp_out_printf(o,
+		"clock_status:%s\r\nclock_epsilon_ns:%llu\r\nclock_page:%s\r\n"
+		"clock_samples:%llu\r\nclock_lost:%llu\r\nclock_tx_stamps:%llu\r\n"
+		"clock_sources:%u\r\nclock_candidates:%u\r\nclock_falsetickers:%s\r\n",
+		clock_status_name(n.status), (unsigned long long)n.epsilon,
+		d->conf.clock_page, (unsigned long long)ps.samples,
+		(unsigned long long)ps.lost, (unsigned long long)ps.tx_stamps,
+		est.sources, est.candidates, ft);
 }

@@ -81,17 +81,5 @@ void info_truth(void *ctx, struct truth_resp_session *s,
 		(unsigned long long)ts->rx_replay, (unsigned long long)ts->rx_bad_payload,
 		(unsigned long long)ts->rx_probe, (unsigned long long)ts->tx,
 		(unsigned long long)ts->tx_errors, (unsigned long long)ts->tx_split);
-	if (d->clk.engine) {
-		struct truth_probe_stats ps;
-		struct truth_clock_now n;
-
-		truth_probe_now(d->clk.engine, &n);
-		truth_probe_get_stats(d->clk.engine, &ps);
-		truth_resp_out_printf(o,
-			"clock_status:%s\r\nclock_epsilon_ns:%llu\r\nclock_page:%s\r\n"
-			"clock_samples:%llu\r\nclock_lost:%llu\r\nclock_tx_stamps:%llu\r\n",
-			clock_status_name(n.status), (unsigned long long)n.epsilon,
-			d->conf.clock_page, (unsigned long long)ps.samples,
-			(unsigned long long)ps.lost, (unsigned long long)ps.tx_stamps);
-	}
+	clock_info(d, o);
 }

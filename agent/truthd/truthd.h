@@ -117,7 +117,8 @@ struct truthd {
 	struct {
 		struct truth_probe *engine;
 		struct truth_probe_clock clk;
-		uint32_t slew;			/* clk's REALTIME slew bound */
+		struct truth_probe_skew skew;	/* test-only skew of REALTIME */
+		bool skew_ready;		/* skew initialised (first read) */
 		struct truth_tsock sock;	/* timestamps on tp.fd */
 		struct truth_clockbound_page *page;
 		int timerfd;			/* one-shot, at the engine's deadline */
@@ -196,6 +197,12 @@ const char *clock_status_name(uint32_t status);
  * with a wall time reads it, so a test that skews one node skews all of it.
  */
 int64_t truthd_realtime_ns(struct truthd *d);
+/* A kernel timestamp (CLOCK_REALTIME ns) on the node's wall clock (skewed). */
+int64_t truthd_stamp_ns(struct truthd *d, int64_t stamp);
+/* TRUTH.DEBUG (test_hooks only); INFO truth's clock lines */
+void clock_debug(struct truthd *d, struct truth_resp_session *s,
+		 const struct truth_resp_request *req);
+void clock_info(struct truthd *d, struct truth_resp_out *o);
 
 /* info.c */
 void info_truth(void *ctx, struct truth_resp_session *s,

@@ -385,7 +385,7 @@ TEST_F(cmd, info)
 {
 	static const char server[] =
 		"# Server\r\ntruth_version:0.1.0\r\nredis_version:7.0.0\r\n"
-		"redis_mode:standalone\r\nresp_proto_rev:2\r\nnode_id:1\r\nrole:master\r\n";
+		"redis_mode:standalone\r\nresp_proto_rev:3\r\nnode_id:1\r\nrole:master\r\n";
 	char exp[1024];
 	int n;
 
@@ -409,7 +409,7 @@ TEST_F(cmd, info)
 
 TEST_F(cmd, command)
 {
-	REPLY(":35\r\n", "COMMAND", "COUNT");
+	REPLY(":36\r\n", "COMMAND", "COUNT");
 	REPLY("*1\r\n*7\r\n$3\r\nget\r\n:2\r\n*1\r\n+readonly\r\n:1\r\n:1\r\n:1\r\n*0\r\n",
 	      "COMMAND", "INFO", "GET");
 	REPLY("*2\r\n*7\r\n$3\r\ndel\r\n:-2\r\n*1\r\n+write\r\n:1\r\n:-1\r\n:1\r\n*0\r\n*-1\r\n",
@@ -432,9 +432,9 @@ TEST_F(cmd, command)
 				    tail, sizeof(tail) - 1));
 	}
 	feedv(self, "COMMAND", NULL);
-	EXPECT_EQ(0, strncmp(self->s.out.buf, "*35\r\n*7\r\n$4\r\nping\r\n:-1\r\n*1\r\n+no-raft\r\n", 37));
+	EXPECT_EQ(0, strncmp(self->s.out.buf, "*36\r\n*7\r\n$4\r\nping\r\n:-1\r\n*1\r\n+no-raft\r\n", 37));
 	feedv(self, "COMMAND", "LIST", NULL);
-	EXPECT_EQ(0, strncmp(self->s.out.buf, "*35\r\n$4\r\nping\r\n$4\r\necho\r\n", 24));
+	EXPECT_EQ(0, strncmp(self->s.out.buf, "*36\r\n$4\r\nping\r\n$4\r\necho\r\n", 24));
 	feedv(self, "HELLO", "3", NULL);
 	REPLY("%0\r\n", "COMMAND", "DOCS");
 	REPLY("*1\r\n_\r\n", "COMMAND", "INFO", "nosuch");
@@ -444,7 +444,7 @@ TEST_F(cmd, command_table_is_consistent)
 {
 	unsigned int i;
 
-	ASSERT_EQ(35, truth_resp_ncommands);
+	ASSERT_EQ(36, truth_resp_ncommands);
 	for (i = 0; i < truth_resp_ncommands; i++) {
 		const struct truth_resp_command *c = &truth_resp_commands[i];
 		unsigned int kind = c->flags & (TRUTH_RESP_CMD_WRITE | TRUTH_RESP_CMD_READONLY |

@@ -26,6 +26,7 @@ struct opts {
 	bool json;			/* --json */
 	bool prefix;			/* watch --prefix */
 	bool leave;			/* barrier --leave */
+	bool observe;			/* elect --observe */
 	long long ttl_ms;		/* --ttl */
 	long long timeout_ms;		/* --timeout, -1 = wait for ever */
 	unsigned long long from;	/* watch --from */
@@ -41,7 +42,9 @@ static void help(const char *sub)
 {
 	printf("Usage: %s %s [--addr HOST:PORT]... [--socket PATH] [--json] ...\n\n", prog_name, sub);
 	printf("  get KEY                       print the value (exit 1 if missing)\n"
-	       "  put KEY VALUE                 set it\n"
+	       "  put KEY VALUE [OPTION...]     set it; SET's options pass through, e.g.\n"
+	       "                                FENCE NAME TOKEN (refused: exit 1, 'FENCED' on stderr),\n"
+	       "                                SESSION ID, EX SECONDS, NX\n"
 	       "  del KEY...                    delete, print how many existed\n"
 	       "  incr KEY [N]                  add N (1), print the result\n"
 	       "  lock NAME [--ttl MS] [--timeout MS] -- CMD [ARG...]\n"
@@ -49,19 +52,27 @@ static void help(const char *sub)
 	       "                                TRUTH_LOCK_NAME and TRUTH_SESSION; exits with CMD's status\n"
 	       "  elect NAME VALUE [--ttl MS]   campaign, print the token once leader, lead until\n"
 	       "                                SIGINT/SIGTERM, then resign\n"
+	       "  elect NAME --observe [--from REV] [--count N]\n"
+	       "                                print every change of NAME's leader: REV put|del KEY [VALUE]\n"
 	       "  barrier NAME N [--leave]      wait until N have entered (and, with --leave, left)\n"
 	       "  watch KEY [--prefix] [--from REV] [--count N]\n"
 	       "                                print every change: REV put|del KEY [VALUE]\n\n"
 	       "Members: --addr (repeat for each), --socket PATH, or TRUTH_ADDR=host:port,...;\n"
 	       "default 127.0.0.1:6381.  Writes follow -MOVED to the leader and are retried\n"
 	       "with one client id and sequence, so they apply once.\n\n"
-	       "Examples:\n"
-	       "  %s put config/mode blue\n"
-	       "  %s lock backup --ttl 10000 -- sh -c 'backup --fence \"$TRUTH_FENCING_TOKEN\"'\n"
-	       "  %s elect scheduler host-a:8080 --json\n"
-	       "  %s barrier round-7 3 --leave\n"
-	       "  %s watch jobs/ --prefix --from 1 --json\n",
-	       prog_name, prog_name, prog_name, prog_name, prog_name);
+	       "Examples (truthctl SUBCOMMAND ...):\n"
+	       "  get config/mode --json          {\"key\":\"config/mode\",\"value\":\"blue\"}\n"
+	       "  put config/mode blue            OK\n"
+	       "  put backup/state done FENCE backup \"$TRUTH_FENCING_TOKEN\"\n"
+	       "  del config/mode jobs/1          2\n"
+	       "  incr jobs/done 5                the new value\n"
+	       "  lock backup --ttl 10000 -- sh -c 'run-backup --fence \"$TRUTH_FENCING_TOKEN\"'\n"
+	       "  lock backup --timeout 0 -- true exit 1 at once if someone holds it\n"
+	       "  lock backup --json -- true      {\"lock\":\"backup\",\"token\":12,...}\n"
+	       "  elect scheduler host-a:8080 --json\n"
+	       "  elect scheduler --observe --count 1   the current leader\n"
+	       "  barrier round-7 3 --leave\n"
+	       "  watch jobs/ --prefix --from 1 --json\n");
 }
 
 static int parse(int argc, char *argv[], struct opts *o)
@@ -91,6 +102,8 @@ static int parse(int argc, char *argv[], struct opts *o)
 			o->prefix = true;
 		} else if (!strcmp(a, "--leave")) {
 			o->leave = true;
+		} else if (!strcmp(a, "--observe")) {
+			o->observe = true;
 		} else if ((!strcmp(a, "--addr") || !strcmp(a, "--socket")) && more) {
 			if (o->nnodes == MAX_NODES) {
 				fprintf(stderr, "%s: at most %d members\n", prog_name, MAX_NODES);
@@ -186,7 +199,8 @@ static int kv(const char *sub, struct opts *o)
 
 	if (!c)
 		return 1;
-	if ((!strcmp(sub, "get") && o->nrest != 1) || (!strcmp(sub, "put") && o->nrest != 2) ||
+	if ((!strcmp(sub, "get") && o->nrest != 1) ||
+	    (!strcmp(sub, "put") && (o->nrest < 2 || o->nrest > 60)) ||
 	    (!strcmp(sub, "del") && (o->nrest < 1 || o->nrest > 60)) ||
 	    (!strcmp(sub, "incr") && (o->nrest < 1 || o->nrest > 2))) {
 		fprintf(stderr, "%s %s: wrong arguments (try --help)\n", prog_name, sub);
@@ -239,48 +253,65 @@ struct keeper {
 	uint64_t session;		/* kept alive */
 	volatile bool stop;		/* set by the main thread */
 	volatile bool lost;		/* the session is gone or may be */
-	pid_t child;			/* lock: told to stop when lost */
+	int64_t sent_ok;		/* when the last acknowledged keepalive was sent (ns) */
 };
 
-static int64_t mono_ms(void)
+static int64_t mono_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 /*
- * Keep the session alive from a second connection every ttl/3.  The lease
- * is counted from when a keepalive was *sent* (Documentation/
- * coordination.md, "Time"): past ttl since the last acknowledged one, the
- * session may be gone, and whatever runs under it is stopped.
+ * Until when the session is surely alive: 9/10 of the TTL after the last
+ * acknowledged keepalive (or the open) was *sent* (Documentation/
+ * coordination.md, "Time").  The server ends it no earlier than a TTL
+ * after it received that request.
+ */
+static int64_t valid_until(const struct keeper *k)
+{
+	return __atomic_load_n(&k->sent_ok, __ATOMIC_ACQUIRE) + k->o->ttl_ms * 900000;
+}
+
+/*
+ * Keep the session alive from a second connection every ttl/3.  Its calls
+ * time out after ttl/3 and move to another member, so a crashed or cut-off
+ * leader does not hold the keepalives up for longer than the lease; the
+ * lease itself is watched by whoever relies on it (valid_until()), not
+ * here, because a call may be on its way when it runs out.
  */
 static void *keep(void *arg)
 {
 	struct keeper *k = arg;
-	struct truth_client *c = client(k->o);
-	int64_t sent_ok = mono_ms(), step = k->o->ttl_ms / 3 ? k->o->ttl_ms / 3 : 1;
+	int64_t step = k->o->ttl_ms / 3 ? k->o->ttl_ms / 3 : 1;
+	struct truth_client_config cfg = {
+		.nodes = k->o->nodes, .nnodes = k->o->nnodes,
+		.reply_timeout_ms = step < 100 ? 100 : (int)step,
+		.connect_timeout_ms = step < 100 ? 100 : step > 2000 ? 2000 : (int)step,
+	};
+	struct truth_client *c;
+	char err[256];
 
-	while (c && !k->stop) {
-		int64_t t = mono_ms();
+	c = truth_client_new(&cfg, err, sizeof(err));
+	while (c && !k->stop && !k->lost) {
+		int64_t t = mono_ns();
 		int r;
 
-		while (!k->stop && mono_ms() < t + step)
+		while (!k->stop && mono_ns() < t + step * 1000000)
 			usleep(20000);
 		if (k->stop)
 			break;
-		t = mono_ms();
+		t = mono_ns();
 		r = truth_session_keepalive(c, k->session);
 		if (!r)
-			sent_ok = t;
-		if (r == -EPROTO || mono_ms() - sent_ok >= k->o->ttl_ms * 9 / 10) {
+			__atomic_store_n(&k->sent_ok, t, __ATOMIC_RELEASE);
+		if (r == -EPROTO || mono_ns() >= valid_until(k)) {
 			fprintf(stderr, "%s: session %llu lost: %s\n", prog_name,
-				(unsigned long long)k->session, truth_client_error(c));
+				(unsigned long long)k->session,
+				r ? truth_client_error(c) : "no keepalive acknowledged in time");
 			k->lost = true;
-			if (k->child > 0)
-				kill(k->child, SIGTERM);
-			break;
 		}
 	}
 	truth_client_free(c);
@@ -296,13 +327,55 @@ static void on_signal(int sig)
 
 /* --------------------------------------------------------- recipes */
 
+/*
+ * Wait for CMD while the lease lasts.  If the session is lost or may be
+ * (keepalives refused, or none acknowledged within 9/10 of the TTL), CMD
+ * is told to stop (SIGTERM, SIGKILL 2 s later): from then on it no longer
+ * holds the lock.  *until is when CMD stopped holding it: its exit, or
+ * the end of the lease.
+ */
+static int run_holding(struct keeper *k, pid_t child, int64_t *until)
+{
+	int64_t killed = 0;
+	int status = 0;
+
+	*until = 0;
+	for (;;) {
+		pid_t w = waitpid(child, &status, WNOHANG);
+		int64_t now = mono_ns();
+
+		if (w == child)
+			break;
+		if (w < 0 && errno != EINTR)
+			return 1;
+		if (!killed && (k->lost || now >= valid_until(k))) {
+			if (!k->lost)
+				fprintf(stderr, "%s: session %llu: no keepalive acknowledged within "
+					"9/10 of its TTL: stopping the command\n", prog_name,
+					(unsigned long long)k->session);
+			k->lost = true;
+			*until = now < valid_until(k) ? now : valid_until(k);
+			kill(child, SIGTERM);
+			killed = now;
+		} else if (killed && now - killed > 2000000000LL) {
+			kill(child, SIGKILL);
+			killed = INT64_MAX / 2;
+		}
+		usleep(5000);
+	}
+	if (!*until)
+		*until = mono_ns();
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 static int lock_cmd(struct opts *o)
 {
 	struct keeper k = { .o = o };
+	int64_t held_from = 0, held_until = 0;
 	struct truth_client *c;
 	uint64_t token = 0;
 	pthread_t th;
-	int r, status = 0, ret = 1;
+	int r, ret = 1;
 
 	if (o->nrest != 1 || !o->cmd || !o->cmd[0]) {
 		fprintf(stderr, "%s lock: usage: lock NAME [--ttl MS] [--timeout MS] -- CMD [ARG...]\n",
@@ -312,6 +385,7 @@ static int lock_cmd(struct opts *o)
 	c = client(o);
 	if (!c)
 		return 1;
+	k.sent_ok = mono_ns();	/* the lease runs from the open's sending */
 	r = truth_session_open(c, o->ttl_ms, &k.session);
 	if (r) {
 		fail(c, "session", r);
@@ -319,18 +393,26 @@ static int lock_cmd(struct opts *o)
 	}
 	pthread_create(&th, NULL, keep, &k);
 	r = truth_lock_acquire(c, o->rest[0], k.session, o->timeout_ms, &token);
+	held_from = mono_ns();
 	if (r == 1) {
 		fprintf(stderr, "%s: lock %s: not acquired within %lld ms\n", prog_name,
 			o->rest[0], o->timeout_ms);
 	} else if (r) {
 		fail(c, "lock", r);
-	} else if (!k.lost) {
+	} else if (k.lost || held_from >= valid_until(&k)) {
+		/* granted to a session that may have ended: the grant is worth nothing */
+		fprintf(stderr, "%s: lock %s: granted (token %llu) after the session may have "
+			"ended: not running the command\n", prog_name, o->rest[0],
+			(unsigned long long)token);
+		k.lost = true;
+	} else {
 		char tok[24], sid[24];
+		pid_t child;
 
 		snprintf(tok, sizeof(tok), "%llu", (unsigned long long)token);
 		snprintf(sid, sizeof(sid), "%llu", (unsigned long long)k.session);
-		k.child = fork();
-		if (k.child == 0) {
+		child = fork();
+		if (child == 0) {
 			setenv("TRUTH_FENCING_TOKEN", tok, 1);
 			setenv("TRUTH_LOCK_NAME", o->rest[0], 1);
 			setenv("TRUTH_SESSION", sid, 1);
@@ -338,18 +420,18 @@ static int lock_cmd(struct opts *o)
 			fprintf(stderr, "%s: %s: %s\n", prog_name, o->cmd[0], strerror(errno));
 			_exit(127);
 		}
-		while (k.child > 0 && waitpid(k.child, &status, 0) < 0 && errno == EINTR)
-			;
-		ret = k.child < 0 ? 1 : WIFEXITED(status) ? WEXITSTATUS(status) :
-		      128 + WTERMSIG(status);
+		ret = child < 0 ? 1 : run_holding(&k, child, &held_until);
 		if (k.lost)
 			ret = ret ? ret : 1;
-		else
-			truth_lock_release(c, o->rest[0], k.session, token);
+		/* lost or not: if the session lives on, the lock is free at once */
+		truth_lock_release(c, o->rest[0], k.session, token);
+		/* held_*_ns: CLOCK_MONOTONIC, when this process held the lock (for histories) */
 		if (o->json)
 			printf("{\"lock\":\"%s\",\"token\":%llu,\"session\":%llu,\"exit\":%d,"
-			       "\"session_lost\":%s}\n", o->rest[0], (unsigned long long)token,
-			       (unsigned long long)k.session, ret, k.lost ? "true" : "false");
+			       "\"session_lost\":%s,\"held_from_ns\":%lld,\"held_until_ns\":%lld}\n",
+			       o->rest[0], (unsigned long long)token, (unsigned long long)k.session,
+			       ret, k.lost ? "true" : "false", (long long)held_from,
+			       (long long)held_until);
 	}
 	k.stop = true;
 	pthread_join(th, NULL);
@@ -374,6 +456,7 @@ static int elect_cmd(struct opts *o)
 	c = client(o);
 	if (!c)
 		return 1;
+	k.sent_ok = mono_ns();
 	r = truth_session_open(c, o->ttl_ms, &k.session);
 	if (r) {
 		fail(c, "session", r);
@@ -392,8 +475,13 @@ static int elect_cmd(struct opts *o)
 		else
 			printf("leader of %s, token %llu\n", o->rest[0], (unsigned long long)token);
 		fflush(stdout);
-		while (!got_signal && !k.lost)
-			usleep(50000);
+		while (!got_signal && !k.lost && mono_ns() < valid_until(&k))
+			usleep(20000);
+		if (!got_signal && !k.lost)
+			fprintf(stderr, "%s: session %llu: no keepalive acknowledged within 9/10 "
+				"of its TTL: no longer leading\n", prog_name,
+				(unsigned long long)k.session);
+		k.lost = k.lost || !got_signal;
 		ret = k.lost;
 		if (!k.lost)
 			truth_elect_resign(c, o->rest[0], k.session, token);
@@ -422,6 +510,7 @@ static int barrier_cmd(struct opts *o)
 	c = client(o);
 	if (!c)
 		return 1;
+	k.sent_ok = mono_ns();
 	r = truth_session_open(c, o->ttl_ms, &k.session);
 	if (r) {
 		fail(c, "session", r);
@@ -477,12 +566,22 @@ static unsigned long long print_event(const struct truth_reply *r, bool json)
 	return (unsigned long long)e[2]->integer;
 }
 
-/* Watch, and re-watch from the next revision whenever the connection breaks. */
+/*
+ * Watch (or observe an election), and re-watch from the next revision
+ * whenever the connection breaks or, after two quiet seconds, its member
+ * no longer leads (a leader cut off by a partition sends nothing, not
+ * even a reset).
+ */
 static int watch_cmd(struct opts *o)
 {
 	unsigned long long seen = 0, next = o->from;
 	int ret = 1;
 
+	if (o->observe && o->nrest != 1) {
+		fprintf(stderr, "%s elect: usage: elect NAME --observe [--from REV] [--count N]\n",
+			prog_name);
+		return 1;
+	}
 	if (o->nrest != 1) {
 		fprintf(stderr, "%s watch: usage: watch KEY [--prefix] [--from REV] [--count N]\n",
 			prog_name);
@@ -493,13 +592,14 @@ static int watch_cmd(struct opts *o)
 	while (!got_signal) {
 		struct truth_client *c = client(o);
 		struct truth_reply *r = NULL;
-		const char *argv[5] = { "WATCH", o->rest[0] };
+		const char *argv[5] = { o->observe ? "ELECT.OBSERVE" : "WATCH", o->rest[0] };
 		unsigned int argc = 2;
+		int64_t quiet = mono_ns();
 		char from[24];
 
 		if (!c)
 			return 1;
-		if (o->prefix)
+		if (o->prefix && !o->observe)
 			argv[argc++] = "PREFIX";
 		if (next) {
 			snprintf(from, sizeof(from), "%llu", next);
@@ -518,10 +618,17 @@ static int watch_cmd(struct opts *o)
 			unsigned long long rev;
 			int e = truth_client_next(c, &r, 200);
 
-			if (e == -ETIMEDOUT)
+			if (e == -ETIMEDOUT) {
+				if (mono_ns() - quiet < 2000000000LL)
+					continue;
+				if (truth_client_probe(c))
+					break;	/* resume where a leader is */
+				quiet = mono_ns();
 				continue;
+			}
 			if (e)
 				break;	/* reconnect and resume */
+			quiet = mono_ns();
 			if (r->type == TRUTH_REPLY_ARRAY && r->n == 6 &&
 			    r->elem[3]->type == TRUTH_REPLY_STRING &&
 			    !strcmp(r->elem[3]->str, "compacted")) {
@@ -558,7 +665,7 @@ int coord_main(int argc, char *argv[])
 	if (!strcmp(argv[0], "lock"))
 		ret = lock_cmd(&o);
 	else if (!strcmp(argv[0], "elect"))
-		ret = elect_cmd(&o);
+		ret = o.observe ? watch_cmd(&o) : elect_cmd(&o);
 	else if (!strcmp(argv[0], "barrier"))
 		ret = barrier_cmd(&o);
 	else if (!strcmp(argv[0], "watch"))

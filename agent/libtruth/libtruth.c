@@ -419,10 +419,59 @@ static void next_member(struct truth_client *c)
 	c->next_node = (c->next_node + 1) % c->cfg.nnodes;
 }
 
+/*
+ * Does the member the client talks to still lead?  Asked on a second
+ * connection (the first one may have a blocked request in front of any
+ * other reply): INFO truth must answer within the probe time and say
+ * role:leader.  A leader cut off by a partition answers nothing (no RST
+ * crosses a dead link), a crashed one refuses, a deposed one says
+ * follower: all three are 'no'.
+ */
+int truth_client_probe(struct truth_client *c)
+{
+	static const char req[] = "*2\r\n$4\r\nINFO\r\n$5\r\ntruth\r\n";
+	int ms = c->cfg.probe_ms > 0 ? c->cfg.probe_ms : 2000, fd, r;
+	char buf[8192];
+	size_t len = 0, pos = 0;
+	struct truth_reply *rep = NULL;
+
+	fd = connect_addr(c, c->target);
+	if (fd < 0)
+		return fd;
+	r = send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) == (ssize_t)sizeof(req) - 1 ? 0 : -EIO;
+	while (!r) {
+		ssize_t n;
+
+		r = parse(buf, len, &pos, &rep, 0);
+		if (r)
+			break;
+		r = wait_fd(fd, POLLIN, ms);
+		if (r)
+			break;
+		n = read(fd, buf + len, sizeof(buf) - len);
+		if (n <= 0 || (size_t)n == sizeof(buf) - len)
+			r = n < 0 ? -errno : -EPROTO;
+		else
+			len += (size_t)n;
+	}
+	close(fd);
+	if (r < 0) {
+		set_err(c, "%s: no answer to a probe: %s", c->target, strerror(-r));
+		return r;
+	}
+	r = rep->type == TRUTH_REPLY_STRING && strstr(rep->str, "role:leader") ? 0 : -ENOTCONN;
+	if (r)
+		set_err(c, "%s: no longer leads", c->target);
+	truth_reply_free(rep);
+	return r;
+}
+
 int truth_client_call(struct truth_client *c, struct truth_reply **reply, unsigned int argc,
 		      const char *const *argv)
 {
 	uint64_t seq = ++c->seq;	/* the same for every retry: applied once */
+	int wait_ms = c->cfg.reply_timeout_ms ? c->cfg.reply_timeout_ms :
+		      c->cfg.probe_ms < 0 ? -1 : c->cfg.probe_ms ? c->cfg.probe_ms : 2000;
 	unsigned int attempt;
 	int r = -EIO;
 
@@ -441,11 +490,21 @@ int truth_client_call(struct truth_client *c, struct truth_reply **reply, unsign
 			c->fd = r;
 		}
 		r = send_request(c, seq, argc, argv);
-		if (!r)
-			r = read_reply(c, &rep, c->cfg.reply_timeout_ms ?
-				       c->cfg.reply_timeout_ms : -1);
+		/*
+		 * Waiting for ever: while the member still leads, keep waiting
+		 * (failures before this healthy wait no longer count); once it
+		 * does not, send the request again elsewhere.
+		 */
+		while (!r) {
+			r = read_reply(c, &rep, wait_ms);
+			if (r != -ETIMEDOUT || c->cfg.reply_timeout_ms || truth_client_probe(c))
+				break;
+			r = 0;
+			attempt = 0;
+		}
 		if (r) {
-			set_err(c, "%s: %s", c->target, strerror(-r));
+			if (r != -ETIMEDOUT || c->cfg.reply_timeout_ms)
+				set_err(c, "%s: %s", c->target, strerror(-r));
 			next_member(c);
 			continue;
 		}

@@ -54,6 +54,15 @@ struct truth_client_config {
 	unsigned int nnodes;		/* how many, >= 1 */
 	int connect_timeout_ms;		/* per connection attempt; 0: 2000 */
 	int reply_timeout_ms;		/* waiting for a reply; 0: forever (blocking commands) */
+	/*
+	 * A call waiting for ever (reply_timeout_ms 0: a LOCK.ACQUIRE, a
+	 * campaign) asks its member every probe_ms, on a second connection,
+	 * whether it still leads; if it does not answer or does not lead, the
+	 * request is sent again (same id and sequence) through the members,
+	 * so a wait on a crashed or cut-off leader moves to the new one.
+	 * 0: 2000; -1: never.
+	 */
+	int probe_ms;
 	unsigned int attempts;		/* sends before giving up; 0: 3 per node, at least 10 */
 	uint64_t client_id;		/* 0: a random one */
 };
@@ -77,6 +86,13 @@ const char *truth_client_node(const struct truth_client *c);
  */
 int truth_client_call(struct truth_client *c, struct truth_reply **reply, unsigned int argc,
 		      const char *const *argv);
+
+/*
+ * 0 if the member the client talks to answers INFO truth within probe_ms
+ * (on a second connection) and leads; a negative errno if not.  A watcher
+ * that has heard nothing for a while asks this before waiting on.
+ */
+int truth_client_probe(struct truth_client *c);
 
 /*
  * The next unsolicited message (a watch event) on the current connection,

@@ -276,8 +276,8 @@ static int64_t valid_until(const struct keeper *k)
 }
 
 /*
- * Keep the session alive from a second connection every ttl/3.  Its calls
- * time out after ttl/3 and move to another member, so a crashed or cut-off
+ * Keep the session alive from a second connection every ttl/4.  Its calls
+ * time out after ttl/6 and move to another member, so a crashed or cut-off
  * leader does not hold the keepalives up for longer than the lease; the
  * lease itself is watched by whoever relies on it (valid_until()), not
  * here, because a call may be on its way when it runs out.
@@ -285,11 +285,11 @@ static int64_t valid_until(const struct keeper *k)
 static void *keep(void *arg)
 {
 	struct keeper *k = arg;
-	int64_t step = k->o->ttl_ms / 3 ? k->o->ttl_ms / 3 : 1;
+	int64_t step = k->o->ttl_ms / 4 ? k->o->ttl_ms / 4 : 1, wait = k->o->ttl_ms / 6;
 	struct truth_client_config cfg = {
 		.nodes = k->o->nodes, .nnodes = k->o->nnodes,
-		.reply_timeout_ms = step < 100 ? 100 : (int)step,
-		.connect_timeout_ms = step < 100 ? 100 : step > 2000 ? 2000 : (int)step,
+		.reply_timeout_ms = wait < 100 ? 100 : wait > 2000 ? 2000 : (int)wait,
+		.connect_timeout_ms = wait < 100 ? 100 : wait > 2000 ? 2000 : (int)wait,
 	};
 	struct truth_client *c;
 	char err[256];

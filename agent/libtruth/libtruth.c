@@ -411,10 +411,16 @@ static void sleep_ms(int ms)
 		;
 }
 
-/* Move on to the next configured member. */
+/*
+ * Move on to the next configured member, not the one that just failed
+ * (after a redirect the failed leader is often the next in the list, and
+ * a cut-off one costs a whole connect timeout).
+ */
 static void next_member(struct truth_client *c)
 {
 	disconnect(c);
+	if (c->cfg.nnodes > 1 && !strcmp(c->nodes[c->next_node], c->target))
+		c->next_node = (c->next_node + 1) % c->cfg.nnodes;
 	strcpy(c->target, c->nodes[c->next_node]);
 	c->next_node = (c->next_node + 1) % c->cfg.nnodes;
 }

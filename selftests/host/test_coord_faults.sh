@@ -23,7 +23,7 @@ set -u
 cd "$(dirname "$0")/../.."
 . selftests/lib/tap.sh
 
-N_CASES=7
+N_CASES=8
 tap_plan $N_CASES
 T=$PWD/build/truthctl
 LINZ=$PWD/build/selftests/tools/truth-linz
@@ -88,7 +88,8 @@ sleep 3
 ti=$(now)
 [ -n "$L2" ] && cl_isolate "$L2"
 L3=$(cl_wait_leader 15 "$L2")
-sleep 3
+sleep 6
+tr=$(now)
 [ -n "$L2" ] && cl_rejoin "$L2"
 sleep 2
 L4=$(cl_wait_leader 15)
@@ -108,11 +109,16 @@ cat "$D"/json.c* | sed -n 's/.*"token":\([0-9]*\).*"held_from_ns":\([0-9]*\),"he
 	awk '{ print "h" NR " hold L " $1 " " $2 " " $3 " - ok" }' >"$D/lock.hist"
 holders=$(wc -l <"$D/lock.hist")
 lost=$(cat "$D"/json.c* | grep -c '"session_lost":true')
-span=$(awk -v k="$tk" -v i="$ti" -v p="$tp" -v e="$te" '{
-	s = $5; if (s < k) a++; else if (s < i) b++; else if (s < p) c++; else d++ }
-	END { printf "%d before the kill, %d after it, %d after the isolation, %d after the partition", a, b, c, d }' "$D/lock.hist")
-every=$(awk -v k="$tk" -v i="$ti" -v p="$tp" '{ s = $5; if (s < k) a++; else if (s < i) b++; else if (s < p) c++; else d++ }
-	END { print (a && b && c && d) ? 1 : 0 }' "$D/lock.hist")
+# granted in each phase: before the kill, after it, while the old leader
+# is cut off (its waiters must move on), after the rejoin, in the partition
+phases() {
+	awk -v k="$tk" -v i="$ti" -v r="$tr" -v p="$tp" -v e="$te" -v what="$1" '{
+		s = $5; if (s < k) a++; else if (s < i) b++; else if (s < r) c++; else if (s < p) d++; else f++ }
+		END { if (what == "all") print (a && b && c && d && f) ? 1 : 0;
+		      else printf "%d before the kill, %d after it, %d while the leader was cut off, %d after it rejoined, %d from the partition on", a, b, c, d, f }' "$D/lock.hist"
+}
+span=$(phases text)
+every=$(phases all)
 tokens=$(awk '{ print $4 }' "$D/lock.hist" | sort -n | tr '\n' ' ')
 if [ -n "$L2" ] && [ -n "$L3" ] && [ -n "$L4" ] && [ $rc = 0 ] && [ "$every" = 1 ]; then
 	tap_ok "faults: leader $L1 killed -9 (new leader $L2), leader $L2 isolated (new $L3), follower $F partitioned; contenders exited; holders: $span"
@@ -178,6 +184,42 @@ if [ "$arc" != 0 ] && grep -q '"session_lost":true' "$D/jA" && grep -q 'lost\|9/
 	tap_ok "the continued truthctl saw its session lost and exited $arc: $(head -1 "$D/eA")"
 else
 	tap_fail "the continued truthctl reports the lost session (exit $arc, json '$(cat "$D/jA")')"
+fi
+
+# ------------------------------------------------ a waiter on a cut-off leader
+# H holds W until told, X waits on the leader's connection; the leader is
+# cut off and stays so, H is told to finish: H's release and X's wait must
+# find the new leader
+# (libtruth probes a member that has been silent), not wait for a rejoin
+L5=$(cl_wait_leader 15)
+cl_bg "$T" lock W --ttl 3000 -- sh -c 'while [ ! -e "$D/hgo" ]; do sleep 0.1; done' >"$D/eH" 2>&1
+h=$CL_LAST_BG
+owner() { cl_cli "$L5" LOCK.OWNER W | tr '\n' ' '; }
+if ! cl_wait_for 10 eval '[ -n "$(owner | grep token)" ]'; then
+	tap_diag "H not seen holding W at leader $L5: $(owner); $(cl_cli "$L5" KEYINFO __truth/lock/W | tr '\n' ' ')"
+	cl_summary | sed 's/^/# /'
+	for k in 1 2 3; do tap_diag "node $k: $(cl_cli $k LOCK.OWNER W | tr '\n' ' ')"; done
+fi
+cl_bg "$T" lock W --ttl 3000 --json -- true >"$D/jW" 2>"$D/eW"
+x=$CL_LAST_BG
+cl_wait_for 10 eval 'owner | grep -qF "waiters\" 8) (integer) 1"'
+seen=$(owner)
+t0=$(now)
+cl_isolate "$L5"
+touch "$D/hgo"
+cl_wait_pid "$x" 30
+xrc=${CL_STATUS:-timeout}
+waited=$(( ($(now) - t0) / 1000000 ))
+cl_wait_pid "$h" 10
+hrc=${CL_STATUS:-timeout}
+cl_rejoin "$L5"
+if [ "$xrc" = 0 ] && [ "$hrc" = 0 ] && echo "$seen" | grep -qF 'waiters" 8) (integer) 1' && grep -q '"token"' "$D/jW"; then
+	tap_ok "leader $L5 cut off with a holder and a waiter ($seen): the waiter got the lock from the new leader after $waited ms, before any rejoin"
+else
+	tap_diag "leader '$L5', holder: $(tr '\n' ' ' <"$D/eH")"
+	tap_diag "before: $seen; waiter rc $xrc after $waited ms: $(cat "$D/jW" "$D/eW" | tr '\n' ' '); holder rc $hrc"
+	tap_fail "a waiter blocked on a cut-off leader moves to the new one"
+	CL_KEEP=1
 fi
 
 # ------------------------------------------------ the survivors agree

@@ -60,19 +60,19 @@ static void help(const char *sub)
 	       "Members: --addr (repeat for each), --socket PATH, or TRUTH_ADDR=host:port,...;\n"
 	       "default 127.0.0.1:6381.  Writes follow -MOVED to the leader and are retried\n"
 	       "with one client id and sequence, so they apply once.\n\n"
-	       "Examples (truthctl SUBCOMMAND ...):\n"
-	       "  get config/mode --json          {\"key\":\"config/mode\",\"value\":\"blue\"}\n"
-	       "  put config/mode blue            OK\n"
-	       "  put backup/state done FENCE backup \"$TRUTH_FENCING_TOKEN\"\n"
-	       "  del config/mode jobs/1          2\n"
-	       "  incr jobs/done 5                the new value\n"
-	       "  lock backup --ttl 10000 -- sh -c 'run-backup --fence \"$TRUTH_FENCING_TOKEN\"'\n"
-	       "  lock backup --timeout 0 -- true exit 1 at once if someone holds it\n"
-	       "  lock backup --json -- true      {\"lock\":\"backup\",\"token\":12,...}\n"
-	       "  elect scheduler host-a:8080 --json\n"
-	       "  elect scheduler --observe --count 1   the current leader\n"
-	       "  barrier round-7 3 --leave\n"
-	       "  watch jobs/ --prefix --from 1 --json\n");
+	       "Examples:\n"
+	       "  truthctl put config/mode blue                  # OK\n"
+	       "  truthctl get config/mode --json                # {\"key\":\"config/mode\",\"value\":\"blue\"}\n"
+	       "  truthctl put backup/state done FENCE backup \"$TRUTH_FENCING_TOKEN\"\n"
+	       "  truthctl del config/mode jobs/1                # 2 (how many existed)\n"
+	       "  truthctl incr jobs/done 5                      # the new value\n"
+	       "  truthctl lock backup --ttl 10000 -- sh -c 'run-backup --fence \"$TRUTH_FENCING_TOKEN\"'\n"
+	       "  truthctl lock backup --timeout 0 -- true       # exit 1 at once if it is held\n"
+	       "  truthctl lock backup --json -- true            # {\"lock\":\"backup\",\"token\":12,...}\n"
+	       "  truthctl elect scheduler host-a:8080 --json    # once leader: {...,\"token\":20,...}\n"
+	       "  truthctl elect scheduler --observe --count 1   # the current leader\n"
+	       "  truthctl barrier round-7 3 --leave\n"
+	       "  truthctl watch jobs/ --prefix --from 1 --json  # one JSON line per change\n");
 }
 
 static int parse(int argc, char *argv[], struct opts *o)

@@ -51,8 +51,14 @@ static void usage(FILE *f)
 		"  %s clock tick group 7\n"
 		"  %s events --count 10\n"
 		"  %s time --json\n"
-		"  %s lock backup -- sh -c 'run-backup --fence \"$TRUTH_FENCING_TOKEN\"'\n"
+		"  %s put config/mode blue; %s get config/mode --json\n"
+		"  %s incr jobs/done; %s del config/mode\n"
+		"  %s lock backup --ttl 10000 -- sh -c 'run-backup --fence \"$TRUTH_FENCING_TOKEN\"'\n"
+		"  %s elect scheduler host-a:8080 --json\n"
+		"  %s barrier round-7 3 --leave\n"
+		"  %s watch jobs/ --prefix --from 1 --json\n"
 		"  %s status --addr 127.0.0.1:6381 --json\n",
+		prog_name, prog_name, prog_name, prog_name, prog_name, prog_name, prog_name,
 		prog_name, prog_name, prog_name, prog_name, prog_name, prog_name, prog_name,
 		prog_name, prog_name);
 	fprintf(f, "\nRun '%s COMMAND --help' for a command's arguments.\n", prog_name);

@@ -75,11 +75,14 @@ void count_roles(struct truthd *d)
 {
 	bool leader = raft_role(d->raft) == RAFT_LEADER;
 	uint64_t term = raft_term(d->raft);
-	uint64_t start = leader ? term_start(d) : 0;
+	uint64_t start;
 	int ret;
 
+	/* before term_start(): it walks the term's entries, and this runs
+	 * on every loop iteration */
 	if (term == d->count_term && leader == d->count_leader)
 		return;
+	start = leader ? term_start(d) : 0;
 	if (term == d->count_term && !leader)
 		start = d->count_start;		/* never moves back within a term */
 	ret = truth_counter_set_term(d->counter, term, start, leader);

@@ -9,6 +9,9 @@
  *     reopen;
  *   - a torn tail written into the real file is cut and logged; a flipped
  *     bit before the tail refuses to start naming file and offset;
+ *   - the open segment is pre-allocated with written zeros (no
+ *     "unwritten" extents, so a sync never has to write the inode), after
+ *     create, rollover and a torn-tail cut; the zero tail is the clean end;
  *   - group commit measured on this disk: entries per fdatasync and
  *     microseconds per sync, printed as "# " diagnostics (no assertion on
  *     time).
@@ -20,10 +23,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/fiemap.h>
+#include <linux/fs.h>
 
 #include <storage/storage.h>
 
@@ -292,6 +298,83 @@ TEST_F(realfs, torn_tail_cut_and_mid_log_damage_refused)
 	snprintf(want, sizeof(want), "offset 32:");
 	EXPECT_NE(NULL, strstr(self->err, path)) TH_LOG("%s", self->err);
 	EXPECT_NE(NULL, strstr(self->err, want)) TH_LOG("%s", self->err);
+}
+
+/*
+ * FIEMAP of the open segment: 0 if [0, size) is mapped with no unwritten
+ * extent, 1 if some extent is unwritten or a hole is left, -errno if the
+ * filesystem cannot say.
+ */
+static int unwritten_or_hole(const char *path, uint64_t size)
+{
+	struct {
+		struct fiemap fm;
+		struct fiemap_extent ext[64];
+	} q;
+	uint64_t covered = 0;
+	unsigned int i;
+	int fd, ret = 0;
+
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	memset(&q, 0, sizeof(q));
+	q.fm.fm_length = size;
+	q.fm.fm_flags = FIEMAP_FLAG_SYNC;
+	q.fm.fm_extent_count = 64;
+	if (ioctl(fd, FS_IOC_FIEMAP, &q.fm)) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	close(fd);
+	for (i = 0; i < q.fm.fm_mapped_extents; i++) {
+		const struct fiemap_extent *e = &q.ext[i];
+
+		if (e->fe_flags & FIEMAP_EXTENT_UNWRITTEN || e->fe_logical != covered)
+			ret = 1;
+		covered = e->fe_logical + e->fe_length;
+	}
+	return ret ? ret : covered < size;
+}
+
+TEST_F(realfs, open_segment_preallocated_with_written_zeros)
+{
+	char path[512];
+	uint64_t i;
+	int ret;
+	int fd;
+
+	ASSERT_EQ(0, reopen(self, 0, 0)) TH_LOG("%s", self->err);
+	seg_path(self, "open-", path, sizeof(path));
+	ret = unwritten_or_hole(path, 64 * 1024);
+	if (ret < 0)
+		SKIP(return, "FIEMAP not supported on /tmp (%s)", strerror(-ret));
+	EXPECT_EQ(0, ret) TH_LOG("new segment %s has unwritten extents or holes", path);
+	/* past a rollover: 144 bytes per 100-byte record, 64 KiB segments */
+	for (i = 1; i <= 600; i += 50)
+		ASSERT_EQ(0, batch(self->wal, i, 50, 1, 100, self->err)) TH_LOG("%s", self->err);
+	seg_path(self, "open-", path, sizeof(path));
+	EXPECT_NE(NULL, strstr(path, "open-00000000000001c")) TH_LOG("%s", path);
+	EXPECT_EQ(0, unwritten_or_hole(path, 64 * 1024)) TH_LOG("%s after rollover", path);
+	/* the zero tail is the clean end: no warning, nothing lost */
+	ASSERT_EQ(0, reopen(self, 0, 0)) TH_LOG("%s", self->err);
+	EXPECT_EQ(600, truth_wal_last_index(self->wal));
+	EXPECT_EQ(0, self->log.n[TRUTH_STORAGE_WARN]) TH_LOG("%s", self->log.last);
+	/* a torn tail is cut and the rest of the segment zeroed again */
+	truth_wal_close(self->wal);
+	self->wal = NULL;
+	fd = open(path, O_RDWR);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(0, ftruncate(fd, 32 * 1024));
+	ASSERT_EQ(7, pwrite(fd, "garbage", 7, 32 * 1024 - 7));
+	ASSERT_EQ(0, fsync(fd));
+	close(fd);
+	ASSERT_EQ(0, reopen(self, 0, 0)) TH_LOG("%s", self->err);
+	EXPECT_EQ(1, self->log.n[TRUTH_STORAGE_WARN]);
+	EXPECT_EQ(0, unwritten_or_hole(path, 64 * 1024)) TH_LOG("%s after a cut", path);
+	ASSERT_EQ(0, batch(self->wal, truth_wal_last_index(self->wal) + 1, 1, 1, 100,
+			   self->err)) TH_LOG("%s", self->err);
 }
 
 static double now_us(void)

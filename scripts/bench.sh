@@ -25,7 +25,8 @@
 # Variables: BENCH_SECONDS (per load, default 10), BENCH_CLIENTS (64),
 # BENCH_VALUE (256), BENCH_DIR (where data goes, default $TMPDIR or /tmp),
 # TRUTHD / TRUTHCTL (default build/), ETCD (default etcd on PATH),
-# BENCH_FAST_PATH (truthd's fast_path, default user: the host loads no module).
+# BENCH_FAST_PATH (truthd's fast_path, default user: the host loads no module),
+# BENCH_OTHERS=0 (skip the scripts/bench-*.sh of step 5).
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -295,7 +296,8 @@ while read -r tag a b c; do
 done <<<"$truth_out"
 table
 
-# the other parts' benchmarks, each guarded
+# the other parts' benchmarks, each guarded (BENCH_OTHERS=0: only the table)
+[ "${BENCH_OTHERS:-1}" = 0 ] && exit "$status"
 for b in scripts/bench-*.sh; do
 	[ -e "$b" ] || continue
 	echo

@@ -511,9 +511,16 @@ int wal_open_cut(struct truth_wal *wal, size_t keep, char *err)
 	int ret;
 
 	/* shrink, so no stale record survives past the new tail, then
-	 * pre-allocate again; both durable before anything new is written */
+	 * pre-allocate again; both durable before anything new is written.
+	 * The zeros go on only once the cut is durable: written over a cut
+	 * that a crash undid, a torn run of them would leave a hole in the
+	 * stale records that recovery must call corruption. */
 	wal_name_open(name, wal->open_first);
 	ret = ops->truncate(wal->fs.ctx, wal->fd, off);
+	if (!ret)
+		ret = ops->allocate(wal->fs.ctx, wal->fd, wal->seg_size);
+	if (!ret)
+		ret = ops->fdatasync(wal->fs.ctx, wal->fd);
 	if (!ret)
 		ret = wal_prealloc(wal, wal->fd, off);
 	if (!ret)

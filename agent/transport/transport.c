@@ -17,10 +17,74 @@
 
 #define RXBUF	65536
 
+/* Send what truth_tp_cork() queued: one sendmmsg for up to TX_QUEUE datagrams. */
+void truth_tp_flush(struct truth_tp *t)
+{
+	struct mmsghdr mm[TRUTH_TP_TX_QUEUE];
+	struct iovec iov[TRUTH_TP_TX_QUEUE];
+	uint32_t i, off = 0;
+	int n;
+
+	for (i = 0; i < t->n_q; i++) {
+		struct truth_tp_peer *p = t->q[i].peer;
+
+		memset(&mm[i], 0, sizeof(mm[i]));
+		iov[i].iov_base = t->qbuf + t->q[i].off;
+		iov[i].iov_len = t->q[i].len;
+		mm[i].msg_hdr.msg_iov = &iov[i];
+		mm[i].msg_hdr.msg_iovlen = 1;
+		mm[i].msg_hdr.msg_name = &p->sa;
+		mm[i].msg_hdr.msg_namelen = p->salen;
+	}
+	while (off < t->n_q) {
+		n = sendmmsg(t->fd, mm + off, t->n_q - off, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		t->st.tx_batches++;
+		if (n <= 0) {
+			/* the first one failed (a full buffer is a lost
+			 * datagram: Raft resends); go on after it */
+			t->st.tx_errors++;
+			off++;
+			continue;
+		}
+		for (i = off; i < off + (uint32_t)n; i++) {
+			t->st.tx++;
+			t->q[i].peer->tx++;
+		}
+		off += (uint32_t)n;
+	}
+	t->n_q = 0;
+	t->q_used = 0;
+}
+
+void truth_tp_cork(struct truth_tp *t)
+{
+	t->corked = true;
+}
+
+void truth_tp_uncork(struct truth_tp *t)
+{
+	t->corked = false;
+	if (t->n_q)
+		truth_tp_flush(t);
+}
+
 static int emit_sendto(struct truth_tp *t, struct truth_tp_peer *p,
 		       const uint8_t *buf, size_t len)
 {
 	ssize_t n;
+
+	if (t->corked && t->qbuf) {
+		if (t->n_q == TRUTH_TP_TX_QUEUE || t->q_used + len > TRUTH_TP_TX_BYTES)
+			truth_tp_flush(t);
+		memcpy(t->qbuf + t->q_used, buf, len);
+		t->q[t->n_q].peer = p;
+		t->q[t->n_q].off = t->q_used;
+		t->q[t->n_q++].len = (uint32_t)len;
+		t->q_used += len;
+		return 0;
+	}
 
 	do {
 		n = sendto(t->fd, buf, len, 0, (const struct sockaddr *)&p->sa,
@@ -55,8 +119,9 @@ int truth_tp_init(struct truth_tp *t, uint32_t self, uint32_t group,
 	t->txbuf = malloc(2 * TRUTH_WIRE_DGRAM_MAX);
 	t->ents_cap = TRUTH_WIRE_DGRAM_MAX / TRUTH_TP_ENTRY_HDR + 1;
 	t->ents = calloc(t->ents_cap, sizeof(*t->ents));
+	t->qbuf = malloc(TRUTH_TP_TX_BYTES);
 	t->emit = emit_sendto;
-	if (!t->rxbuf || !t->txbuf || !t->ents) {
+	if (!t->rxbuf || !t->txbuf || !t->ents || !t->qbuf) {
 		truth_tp_fini(t);
 		return -ENOMEM;
 	}
@@ -71,6 +136,9 @@ void truth_tp_fini(struct truth_tp *t)
 	free(t->rxbuf);
 	free(t->txbuf);
 	free(t->ents);
+	free(t->qbuf);
+	t->qbuf = NULL;
+	t->n_q = 0;
 	for (unsigned int i = 0; i < TRUTH_TP_MAX_PEERS; i++) {
 		free(t->merge[i].e);
 		t->merge[i].e = NULL;

@@ -38,6 +38,9 @@
 #define TRUTH_TP_SNAP_CHUNK	59000
 #define TRUTH_TP_RX_BATCH	16	/* datagrams per recvmmsg */
 #define TRUTH_TP_ADVERT_MAX	63	/* sender's client address in RAFT payloads */
+/* corked sends: datagrams and bytes queued before a sendmmsg */
+#define TRUTH_TP_TX_QUEUE	32
+#define TRUTH_TP_TX_BYTES	(4 * TRUTH_WIRE_DGRAM_MAX)
 
 /* Counters of what came and went; refusals by reason. */
 struct truth_tp_stats {
@@ -55,6 +58,7 @@ struct truth_tp_stats {
 	uint64_t rx_forward;		/* FORWARD datagrams (not used yet) */
 	uint64_t tx;			/* datagrams sent */
 	uint64_t tx_errors;		/* sendto failed */
+	uint64_t tx_batches;		/* sendmmsg calls of corked datagrams */
 	uint64_t tx_split;		/* messages sent as more than one datagram */
 	uint64_t tx_too_big;		/* an entry larger than one datagram: not sent */
 };
@@ -112,6 +116,16 @@ struct truth_tp {
 	int64_t rx_stamp;
 	uint8_t rx_src;
 	struct truth_tp_merge merge[TRUTH_TP_MAX_PEERS];
+	/* truth_tp_cork(): encoded datagrams waiting for one sendmmsg */
+	bool corked;
+	uint8_t *qbuf;
+	size_t q_used;
+	uint32_t n_q;
+	struct {
+		struct truth_tp_peer *peer;
+		size_t off;
+		uint32_t len;
+	} q[TRUTH_TP_TX_QUEUE];
 };
 
 /* Set up (no socket yet); advert is this node's client address or "". */
@@ -131,6 +145,15 @@ int truth_tp_send(struct truth_tp *t, const struct raft_msg *m);
  * APPENDs of contiguous entries into one (fewer datagrams, one ack).
  */
 int truth_tp_send_many(struct truth_tp *t, const struct raft_msg *msgs, uint32_t n);
+/*
+ * Cork: datagrams sent from now on are queued (copied) and leave together,
+ * one sendmmsg per TRUTH_TP_TX_QUEUE of them, at truth_tp_uncork() (or
+ * when the queue fills).  Order is kept.  Only the socket's own emit
+ * queues; a test's capture emit sees every datagram at once.
+ */
+void truth_tp_cork(struct truth_tp *t);
+void truth_tp_uncork(struct truth_tp *t);
+void truth_tp_flush(struct truth_tp *t);
 /* Read every datagram waiting on the socket; returns how many. */
 int truth_tp_recv(struct truth_tp *t, truth_tp_deliver_fn fn, void *ctx);
 /*

@@ -5,9 +5,12 @@
  * datagrams that fit and are each a valid AppendEntries; back-to-back
  * APPENDs merge; every refusal (size, header, MAC, receiver, group,
  * sender, replay, payload) is counted under its own reason and delivers
- * nothing.  No sockets: datagrams are captured in memory.
+ * nothing.  No sockets: datagrams are captured in memory -- except for
+ * corked sends, which go through real loopback UDP sockets: nothing
+ * leaves before the uncork, then everything in one sendmmsg, in order.
  */
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -413,6 +416,76 @@ TEST_F(tp, random_payloads_never_crash)
 	EXPECT_EQ(20000, self->b.st.rx_ok + self->b.st.rx_bad_payload);
 	printf("# seed %llu (TRUTH_SEED replays): %d of 20000 random payloads parsed\n",
 	       (unsigned long long)seed, delivered);
+}
+
+/* a socket-backed transport for node self on 127.0.0.1, any port */
+static int bound(struct truth_tp *t, uint32_t self, struct sockaddr_in *sa)
+{
+	socklen_t len = sizeof(*sa);
+
+	truth_tp_init(t, self, 7, key, "");
+	memset(sa, 0, sizeof(*sa));
+	sa->sin_family = AF_INET;
+	sa->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (truth_tp_bind(t, (struct sockaddr *)sa, sizeof(*sa)))
+		return -1;
+	return getsockname(t->fd, (struct sockaddr *)sa, &len);
+}
+
+TEST(corked_sends_leave_together_in_order)
+{
+	struct truth_tp a, b, c;
+	struct sockaddr_in sa, sb, sc;
+	struct raft_msg m;
+	uint64_t match[] = { 5, 6, 7 };
+	uint32_t to[] = { 2, 3, 2 };
+	int i;
+
+	ASSERT_EQ(0, bound(&a, 1, &sa));
+	ASSERT_EQ(0, bound(&b, 2, &sb));
+	ASSERT_EQ(0, bound(&c, 3, &sc));
+	ASSERT_EQ(0, truth_tp_add_peer(&a, 2, (struct sockaddr *)&sb, sizeof(sb)));
+	ASSERT_EQ(0, truth_tp_add_peer(&a, 3, (struct sockaddr *)&sc, sizeof(sc)));
+	ASSERT_EQ(0, truth_tp_add_peer(&b, 1, (struct sockaddr *)&sa, sizeof(sa)));
+	ASSERT_EQ(0, truth_tp_add_peer(&c, 1, (struct sockaddr *)&sa, sizeof(sa)));
+	ngot = 0;
+	truth_tp_cork(&a);
+	for (i = 0; i < 3; i++) {
+		memset(&m, 0, sizeof(m));
+		m.type = RAFT_MSG_APPEND_RESP;
+		m.from = 1;
+		m.to = to[i];
+		m.term = 4;
+		m.match_index = match[i];
+		ASSERT_EQ(0, truth_tp_send(&a, &m));
+	}
+	/* corked: nothing on the wire yet */
+	EXPECT_EQ(0, a.st.tx);
+	EXPECT_EQ(0, truth_tp_recv(&b, deliver, NULL));
+	EXPECT_EQ(0, truth_tp_recv(&c, deliver, NULL));
+	truth_tp_uncork(&a);
+	EXPECT_EQ(3, a.st.tx);
+	EXPECT_EQ(1, a.st.tx_batches);
+	EXPECT_EQ(0, a.st.tx_errors);
+	/* loopback delivers at once; b got two, in the order sent */
+	EXPECT_EQ(2, truth_tp_recv(&b, deliver, NULL));
+	ASSERT_EQ(2, ngot);
+	EXPECT_EQ(5, got[0].match_index);
+	EXPECT_EQ(7, got[1].match_index);
+	EXPECT_EQ(1, truth_tp_recv(&c, deliver, NULL));
+	ASSERT_EQ(3, ngot);
+	EXPECT_EQ(6, got[2].match_index);
+	EXPECT_EQ(3, got[2].to);
+	/* uncorked again: a send leaves at once, no batch */
+	m.to = 3;
+	m.match_index = 8;
+	ASSERT_EQ(0, truth_tp_send(&a, &m));
+	EXPECT_EQ(4, a.st.tx);
+	EXPECT_EQ(1, a.st.tx_batches);
+	EXPECT_EQ(1, truth_tp_recv(&c, deliver, NULL));
+	truth_tp_fini(&a);
+	truth_tp_fini(&b);
+	truth_tp_fini(&c);
 }
 
 TEST_HARNESS_MAIN

@@ -87,9 +87,14 @@ static void user_recommit(struct truth_counter *c)
 	if (commit == u->commit)
 		return;
 	u->commit = commit;
+	/* readable already: one wakeup stands for any number of advances
+	 * (a syscall saved per ack on a busy leader) */
+	if (u->efd_armed)
+		return;
 	/* a full counter (2^64 - 2 wakeups) is still readable: nothing lost */
 	if (write(u->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		return;
+	u->efd_armed = true;
 }
 
 static void user_set_members(struct truth_counter *c, uint32_t n,
@@ -245,6 +250,7 @@ static void counter_to_user(struct truth_counter *c, const char *why)
 	/* one wakeup, so that the caller polls and sees where it stands */
 	if (write(c->u.efd, &one, sizeof(one)) < 0)
 		return;
+	c->u.efd_armed = true;
 }
 
 /*
@@ -436,8 +442,10 @@ int truth_counter_poll(struct truth_counter *c, uint64_t *commit)
 			return ret;
 	}
 	if (c->path == TRUTH_COUNTER_PATH_USER) {
-		if (read(c->u.efd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		/* only when written: a read that would say EAGAIN is a wasted syscall */
+		if (c->u.efd_armed && read(c->u.efd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 			return truth_counter_fail(c, -errno, "eventfd: %s", strerror(errno));
+		c->u.efd_armed = false;
 		/* commits the kernel reported before its group vanished count */
 		if (newest > c->u.commit)
 			c->u.commit = newest;

@@ -29,6 +29,7 @@ struct truth_counter_user {
 	uint64_t commit;	/* the rule's commit index */
 	bool leader;		/* only a leader counts acks */
 	int efd;		/* eventfd: readable when commit > reported */
+	bool efd_armed;		/* written since the last read */
 	bool has_key;
 	uint8_t key[TRUTH_WIRE_KEY_LEN];
 };

@@ -64,15 +64,63 @@ uint64_t node_durable(struct truthd *d)
 			     : truth_wal_last_index(d->wal);
 }
 
+/* a held message covered by a later one: not sent (no raft_msg_type has it) */
+#define HELD_COVERED	0xff
+
+static bool plain_ack(const struct raft_msg *m)
+{
+	return m->type == RAFT_MSG_APPEND_RESP && !m->heartbeat && !m->reject;
+}
+
+/*
+ * Of the plain acks in held[0..n) (an ACK datagram: term and match index,
+ * nothing else) only the last to each peer in each term needs to leave:
+ * it vouches for everything the earlier ones did.  A follower that got
+ * several APPENDs during one sync answers them with one datagram.  The
+ * ones covered are marked HELD_COVERED.
+ */
+static void coalesce_acks(struct truthd *d, size_t n)
+{
+	struct { uint32_t to; uint64_t term, match; } last[TRUTH_TP_MAX_PEERS];
+	uint32_t n_last = 0, k;
+	size_t j = n;
+
+	while (j--) {
+		struct raft_msg *m = &d->held[j];
+
+		if (!plain_ack(m))
+			continue;
+		for (k = 0; k < n_last; k++)
+			if (last[k].to == m->to && last[k].term == m->term)
+				break;
+		if (k < n_last) {
+			if (last[k].match >= m->match_index) {
+				m->type = HELD_COVERED;
+				d->acks_coalesced++;
+			}
+			continue;
+		}
+		if (n_last < TRUTH_TP_MAX_PEERS) {
+			last[n_last].to = m->to;
+			last[n_last].term = m->term;
+			last[n_last++].match = m->match_index;
+		}
+	}
+}
+
 static void release_held(struct truthd *d)
 {
 	uint64_t durable = node_durable(d);
-	size_t i = 0;
+	size_t i = 0, j;
 
 	while (i < d->n_held && d->held_need[i] <= durable)
-		truth_tp_send(&d->tp, &d->held[i++]);
+		i++;
 	if (!i)
 		return;
+	coalesce_acks(d, i);
+	for (j = 0; j < i; j++)
+		if (d->held[j].type != HELD_COVERED)
+			truth_tp_send(&d->tp, &d->held[j]);
 	memmove(d->held, d->held + i, (d->n_held - i) * sizeof(*d->held));
 	memmove(d->held_need, d->held_need + i, (d->n_held - i) * sizeof(*d->held_need));
 	d->n_held -= i;
@@ -174,7 +222,9 @@ static void sync_event(struct truth_ev *ev, uint32_t events)
 		truth_evloop_stop(&d->loop);
 		return;
 	}
+	truth_tp_cork(&d->tp);
 	release_held(d);
+	truth_tp_uncork(&d->tp);
 	count_self(d);
 	/* node_process (the loop's idle hook) applies and starts the next sync */
 }

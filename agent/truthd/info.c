@@ -69,7 +69,8 @@ void info_truth(void *ctx, struct truth_resp_session *s,
 		"rx:%llu\r\nrx_ok:%llu\r\nrx_oversize:%llu\r\nrx_malformed:%llu\r\n"
 		"rx_bad_mac:%llu\r\nrx_wrong_receiver:%llu\r\nrx_wrong_group:%llu\r\n"
 		"rx_unknown_sender:%llu\r\nrx_replay:%llu\r\nrx_bad_payload:%llu\r\n"
-		"rx_probe:%llu\r\ntx:%llu\r\ntx_errors:%llu\r\ntx_split:%llu\r\n",
+		"rx_probe:%llu\r\ntx:%llu\r\ntx_errors:%llu\r\ntx_split:%llu\r\n"
+		"tx_batches:%llu\r\nacks_coalesced:%llu\r\nwal_entries_per_sync:%.1f\r\n",
 		d->n_conns, (unsigned long long)d->writes,
 		(unsigned long long)d->reads_lease, (unsigned long long)d->reads_index,
 		(unsigned long long)d->redirects, (unsigned long long)d->snapshots,
@@ -80,6 +81,8 @@ void info_truth(void *ctx, struct truth_resp_session *s,
 		(unsigned long long)ts->rx_wrong_group, (unsigned long long)ts->rx_unknown_sender,
 		(unsigned long long)ts->rx_replay, (unsigned long long)ts->rx_bad_payload,
 		(unsigned long long)ts->rx_probe, (unsigned long long)ts->tx,
-		(unsigned long long)ts->tx_errors, (unsigned long long)ts->tx_split);
+		(unsigned long long)ts->tx_errors, (unsigned long long)ts->tx_split,
+		(unsigned long long)ts->tx_batches, (unsigned long long)d->acks_coalesced,
+		ws.syncs ? (double)ws.synced_entries / (double)ws.syncs : 0.0);
 	clock_info(d, o);
 }

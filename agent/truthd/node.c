@@ -542,19 +542,27 @@ static void log_role(struct truthd *d)
 
 void node_process(struct truthd *d)
 {
+	/* every datagram of this round (APPENDs to each follower, acks,
+	 * votes) leaves in one sendmmsg at the end */
+	truth_tp_cork(&d->tp);
 	count_roles(d);
 	coord_tick(d);
 	do {
 		while (!d->failed && raft_has_ready(d->raft))
 			one_ready(d);
 		if (d->failed)
-			return;
+			break;
 		serve_reads(d);
 		maybe_snapshot(d);
 		clients_resume(d);
 	} while (raft_has_ready(d->raft) || d->resume_head);
-	count_roles(d);
-	count_self(d);		/* fsync off: what was just written */
-	sync_kick(d);
-	log_role(d);
+	if (!d->failed) {
+		count_roles(d);
+		count_self(d);		/* fsync off: what was just written */
+		/* the sync starts before the datagrams leave: the disk's
+		 * latency overlaps the followers' */
+		sync_kick(d);
+		log_role(d);
+	}
+	truth_tp_uncork(&d->tp);
 }

@@ -127,6 +127,7 @@ struct truthd {
 
 	/* stats */
 	uint64_t writes, reads_lease, reads_index, redirects, snapshots;
+	uint64_t acks_coalesced;	/* held acks a later ack covered, not sent */
 };
 
 /* node.c */

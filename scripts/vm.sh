@@ -89,6 +89,8 @@ copy_with_libs /bin/busybox /bin/busybox
 # /bin/sh is dash, not busybox: Debian's static busybox prefers its own
 # applets over PATH, which would run its small `ip` instead of iproute2's.
 copy_with_libs /bin/dash /bin/sh
+# bash for the scripts that need it (scripts/cluster.sh, the demo)
+copy_with_libs /bin/bash /bin/bash
 for b in ip tc bpftool genl ss redis-cli; do
 	p=$(command -v "$b" || true)
 	[ -n "$p" ] && copy_with_libs "$p" "/usr/local/sbin/$b"
@@ -150,6 +152,8 @@ export HOME=/root TMPDIR=/tmp TRUTH_VM=1 TRUTH_DMESG_CHECK=1
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
+# devtmpfs has no /dev/fd: bash's process substitution needs it
+ln -s /proc/self/fd /dev/fd
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm

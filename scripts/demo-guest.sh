@@ -60,6 +60,8 @@ result() {
 	fi
 }
 now_ms() { local t=${EPOCHREALTIME/./}; echo $((t / 1000)); }
+# ns since the epoch as UTC time of day with microseconds
+utc() { TZ=UTC printf '%(%T)T.%06d' $(($1 / 1000000000)) $(($1 % 1000000000 / 1000)); }
 # ms as seconds with one decimal: 1234 -> 1.2 s
 secs() { printf '%d.%d s' $(($1 / 1000)) $(($1 % 1000 / 100)); }
 
@@ -136,17 +138,98 @@ else
 fi
 
 # ------------------------------------------------------------ helpers
-# INFO (every section) of node K as key:value lines
-info_all() {
-	cl_exec timeout 5 redis-cli -h "$(cl_ip "$1")" -p "$(cl_client_port "$1")" INFO all 2>/dev/null |
-		tr -d '\r' | grep -E '^[a-z_0-9]+:'
+# Few processes: in the emulated VM on a busy machine every fork and exec
+# costs a good part of a second, taken from the truthd processes shown.
+
+# poll: INFO (every section) of every running node, asked in parallel, into
+# F[K,field] (the Server section is skipped: its role is Redis's word)
+declare -A F
+poll() {
+	local k pids=() key val sec
+	F=()
+	for ((k = 1; k <= NODES; k++)); do
+		cl_running "$k" || continue
+		cl_exec timeout 5 redis-cli -h "$(cl_ip "$k")" -p "$(cl_client_port "$k")" INFO all \
+			>"$CL_DIR/info.$k" 2>/dev/null &
+		pids+=($!)
+	done
+	# only these: a bare wait would wait for the truthd processes too
+	[ ${#pids[@]} = 0 ] || wait "${pids[@]}"
+	for ((k = 1; k <= NODES; k++)); do
+		cl_running "$k" || continue
+		sec=
+		while IFS=: read -r key val; do
+			case "$key" in "# "*) sec=$key ;; esac
+			[ "$sec" = "# Server" ] && continue
+			[ -n "$val" ] && F[$k,$key]=${val%$'\r'}
+		done <"$CL_DIR/info.$k"
+	done
 }
-# FIELD from INFO lines on stdin
-kv() { sed -n "s/^$1://p" | head -n 1; }
-ifield() { cl_field "$1" "$2"; }
-# a counter of group 1 in node K's kernel (truthctl stats, in its namespace)
-kstat() { cl_node_exec "$1" truthctl stats 1 2>/dev/null | awk -v f="$2" '$1 == f { print $2 }'; }
-# rcli K ARGS: one command to node K, raw reply
+# the leader in the last poll, by cluster.sh's rule: role leader with the
+# highest term, named leader_id by a majority
+polled_leader() {
+	local k best= bt=-1 votes=0
+	for ((k = 1; k <= NODES; k++)); do
+		[ "${F[$k,role]:-}" = leader ] && [ "${F[$k,term]:-0}" -gt "$bt" ] && best=$k bt=${F[$k,term]}
+	done
+	[ -n "$best" ] || return 1
+	for ((k = 1; k <= NODES; k++)); do
+		[ "${F[$k,term]:--1}" -gt "$bt" ] && return 1
+		[ "${F[$k,leader_id]:-}" = "$best" ] && votes=$((votes + 1))
+	done
+	[ $((votes * 2)) -gt "$NODES" ] && echo "$best"
+}
+# wait_leader TIMEOUT_S [NOT_K]: poll until a leader (other than NOT_K);
+# sets LEADER (not in $(...): F is needed afterwards)
+wait_leader() {
+	local end=$(($(now_ms) + $1 * 1000))
+	while :; do
+		poll
+		LEADER=$(polled_leader) && [ "$LEADER" != "${2:-}" ] && return 0
+		[ "$(now_ms)" -ge "$end" ] && { LEADER=; return 1; }
+		sleep 0.5
+	done
+}
+# every running node shows FIELD = VALUE in the last poll
+all_polled() {
+	local k
+	for ((k = 1; k <= NODES; k++)); do
+		cl_running "$k" || continue
+		[ "${F[$k,$1]:-}" = "$2" ] || return 1
+	done
+}
+# every running node applied what the leader had committed at the poll before
+caught_up() {
+	local k c l
+	poll
+	l=$(polled_leader) || return 1
+	c=${F[$l,commit_index]:-}
+	[ -n "$c" ] || return 1
+	poll
+	for ((k = 1; k <= NODES; k++)); do
+		cl_running "$k" || continue
+		[ "${F[$k,applied_index]:-0}" -ge "$c" ] || return 1
+	done
+}
+synced() { poll; all_polled clock_status synchronised; }
+# wait_for TIMEOUT_S CMD...: run CMD every 0.5 s until it succeeds
+wait_for() {
+	local end=$(($(now_ms) + $1 * 1000))
+	shift
+	until "$@"; do
+		[ "$(now_ms)" -ge "$end" ] && return 1
+		sleep 0.5
+	done
+}
+# kstats K: group 1's counters in node K's kernel (truthctl stats, in its
+# namespace) into KS[field]
+declare -A KS
+kstats() {
+	local key val
+	KS=()
+	while read -r key val; do KS[$key]=$val; done < <(cl_node_exec "$1" truthctl stats 1 2>/dev/null)
+}
+# rcli K ARGS: one command to node K (redirects followed), raw reply
 rcli() {
 	local k=$1
 	shift
@@ -189,13 +272,14 @@ write_keys() {
 	echo "$retried"
 }
 stop_node() {
-	local k=$1 pid=${CL_PIDS[$1]:-} i
+	local k=$1 pid=${CL_PIDS[$1]:-} i st
 	[ -n "$pid" ] || return 1
 	kill -TERM "$pid" 2>/dev/null
 	# busybox ps has no -p: a zombie is 'Z' in /proc/PID/stat
 	for ((i = 0; i < 150; i++)); do
 		[ -e "/proc/$pid" ] || break
-		[ "$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null)" = Z ] && break
+		read -r _ _ st _ <"/proc/$pid/stat" 2>/dev/null
+		[ "$st" = Z ] && break
 		sleep 0.1
 	done
 	if [ $i = 150 ]; then
@@ -209,28 +293,6 @@ stop_node() {
 	CL_PIDS[$k]=
 	return $rc
 }
-clock_synced() { [ "$(cl_field "$1" clock_status)" = synchronised ]; }
-# wait_leader TIMEOUT_S [NOT_K]: cl_wait_leader, polling every 0.5 s (every
-# poll is a few processes: in the emulated VM they take CPU from truthd)
-wait_leader() {
-	local end=$(($(now_ms) + $1 * 1000)) l
-	while :; do
-		if l=$(cl_leader) && [ "$l" != "${2:-}" ]; then
-			echo "$l"
-			return 0
-		fi
-		[ "$(now_ms)" -ge "$end" ] && return 1
-		sleep 0.5
-	done
-}
-wait_for() {
-	local end=$(($(now_ms) + $1 * 1000))
-	shift
-	until "$@"; do
-		[ "$(now_ms)" -ge "$end" ] && return 1
-		sleep 0.5
-	done
-}
 diagnose() { cl_summary | sed 's/^/    | /'; cl_tail_logs 8 | sed 's/^/    | /'; }
 
 # ------------------------------------------------------------ step 3: leader
@@ -241,17 +303,16 @@ if [ $hosts_ok = 1 ]; then
 	t0=$(now_ms)
 	cl_start_all
 	st=$(($(now_ms) - t0))
-	if leader=$(wait_leader 60); then
+	if wait_leader 60; then
+		leader=$LEADER
 		el=$(($(now_ms) - t0))
-		term=$(ifield "$leader" term)
+		term=${F[$leader,term]}
 		say "$NODES daemons started in $(secs $st) (fast path attached, clock engine up)"
 		say "node $leader leads term $term, $(secs $el) after the first one started"
 		fp_nodes=0
 		for ((k = 1; k <= NODES; k++)); do
-			inf=$(cl_info "$k")
-			c=$(kv counting <<<"$inf")
-			say "node $k: $(kv role <<<"$inf"), counting:$c, fast_path:$(kv fast_path <<<"$inf"), fsync:$(kv fsync <<<"$inf")"
-			[ "$c" = fastpath ] && fp_nodes=$((fp_nodes + 1))
+			say "node $k: ${F[$k,role]:-?}, counting:${F[$k,counting]:-?}, fast_path:${F[$k,fast_path]:-?}, fsync:${F[$k,fsync]:-?}"
+			[ "${F[$k,counting]:-}" = fastpath ] && fp_nodes=$((fp_nodes + 1))
 		done
 		if [ "$fp_nodes" = "$NODES" ]; then
 			result "leader elected" ok "node $leader, term $term, $(secs $el); fast path on $fp_nodes/$NODES"
@@ -259,7 +320,6 @@ if [ $hosts_ok = 1 ]; then
 			result "leader elected" FAILED "node $leader, term $term, but the fast path is on only $fp_nodes/$NODES"
 		fi
 	else
-		leader=
 		result "leader elected" FAILED "no leader within 60 s"
 		diagnose
 	fi
@@ -271,13 +331,17 @@ if [ -n "$leader" ]; then
 	say "each follower's ACK is checked (MAC, replay window) and counted by the eBPF"
 	say "program at tc ingress of the leader's eth0: it never reaches truthd, which"
 	say "only hears 'commit index moved' from truth.ko"
-	a0=$(kstat "$leader" fp_acks) c0=$(kstat "$leader" commit_advances) ci0=$(ifield "$leader" commit_index)
-	s0=$(ifield "$leader" wal_syncs)
+	kstats "$leader"
+	a0=${KS[fp_acks]:-} c0=${KS[commit_advances]:-}
+	poll
+	ci0=${F[$leader,commit_index]:-} s0=${F[$leader,wal_syncs]:-}
 	t0=$(now_ms)
 	if retried=$(write_keys demo:key: "$writes" "$leader"); then
 		wt=$(($(now_ms) - t0))
-		a1=$(kstat "$leader" fp_acks) c1=$(kstat "$leader" commit_advances) ci1=$(ifield "$leader" commit_index)
-		s1=$(ifield "$leader" wal_syncs)
+		kstats "$leader"
+		a1=${KS[fp_acks]:-} c1=${KS[commit_advances]:-}
+		poll
+		ci1=${F[$leader,commit_index]:-} s1=${F[$leader,wal_syncs]:-}
 		say "leader's kernel (truthctl stats 1): fp_acks ${a0:-?} -> ${a1:-?}, commit_advances ${c0:-?} -> ${c1:-?}"
 		say "commit index ${ci0:-?} -> ${ci1:-?}; fdatasyncs of the leader's log ${s0:-?} -> ${s1:-?}"
 		[ "$retried" = 0 ] || say "$retried write(s) hit a leader change and were retried"
@@ -300,15 +364,19 @@ if [ -n "$leader" ]; then
 	say "time. Nodes 1..$anchors vouch for their clocks (as GPS/PTP hosts would); the rest"
 	say "derive their bounds from them over the network"
 	sync=0 maxeps=0 inside=0
+	wait_for 30 synced
 	for ((k = 1; k <= NODES; k++)); do
-		wait_for 30 clock_synced "$k"
 		before=${EPOCHREALTIME/./}000
 		mapfile -t tn < <(rcli "$k" TIME.NOW)
 		after=${EPOCHREALTIME/./}999
-		kc=$(cl_node_exec "$k" truthctl clock get group 1 2>/dev/null)
-		lam=$(echo "$kc" | sed -n 's/^lamport //p')
-		hlc=$(echo "$kc" | sed -n 's/^hlc [0-9]* (physical \([0-9.]*\) s, logical \([0-9]*\)).*/\1 s + \2/p')
-		vc=$(echo "$kc" | sed -n 's/^vclock of group 1: //p')
+		lam=? hlc=? vc=?
+		while read -r w1 w2 rest; do
+			case "$w1" in
+			lamport) lam=$w2 ;;
+			hlc) rest=${rest#(physical }; hlc="${rest%% s,*} s, logical ${rest#*logical }" hlc=${hlc%%)*} ;;
+			vclock) vc=${rest#*: } ;;
+			esac
+		done < <(cl_node_exec "$k" truthctl clock get group 1 2>/dev/null)
 		if [ "${tn[2]:-}" = synchronised ]; then
 			sync=$((sync + 1))
 			eps=$(((tn[1] - tn[0]) / 2000))
@@ -316,12 +384,12 @@ if [ -n "$leader" ]; then
 			# the VM's own clock, read around the call, must meet the interval
 			ok=no
 			[ "${tn[0]}" -le "$after" ] && [ "${tn[1]}" -ge "$before" ] && ok=yes && inside=$((inside + 1))
-			say "node $k: now() = [$(date -u -d @$((tn[0] / 1000000000)) +%T).$(printf '%06d' $((tn[0] % 1000000000 / 1000))), " \
-				"$(date -u -d @$((tn[1] / 1000000000)) +%T).$(printf '%06d' $((tn[1] % 1000000000 / 1000)))] +/- ${eps} us, holds this machine's clock: $ok"
+			say "node $k: now() = [$(utc "${tn[0]}"), $(utc "${tn[1]}")] UTC, +/- ${eps} us;" \
+				"holds this machine's clock: $ok"
 		else
 			say "node $k: now() = ${tn[2]:-no answer} (not synchronised yet)"
 		fi
-		say "        kernel: lamport ${lam:-?}, hlc ${hlc:-?}, vclock ${vc:-?}"
+		say "        kernel: lamport $lam, hlc $hlc, vector clock $vc"
 	done
 	if [ "$sync" = "$NODES" ] && [ "$inside" = "$NODES" ]; then
 		result "clocks and now()" ok "$NODES/$NODES synchronised, widest +/- ${maxeps} us, all hold true time"
@@ -368,12 +436,15 @@ if [ -n "$leader" ]; then
 	cl_kill "$old"
 	if put demo:failover "written after node $old died" 60; then
 		ft=$(($(now_ms) - t0))
-		if leader=$(wait_leader 30 "$old"); then
-			term=$(ifield "$leader" term)
+		if wait_leader 30 "$old"; then
+			leader=$LEADER
+			term=${F[$leader,term]}
 			say "node $leader leads term $term; first commit $(secs $ft) after the kill"
-			a0=$(kstat "$leader" fp_acks)
+			kstats "$leader"
+			a0=${KS[fp_acks]:-}
 			retried=$(write_keys demo:after: 20 "$leader") || retried=failed
-			a1=$(kstat "$leader" fp_acks)
+			kstats "$leader"
+			a1=${KS[fp_acks]:-}
 			say "20 more writes: $retried retried; the new leader's kernel fp_acks ${a0:-?} -> ${a1:-?}"
 			if [ "$retried" != failed ] && [ "${a1:-0}" -gt "${a0:-0}" ]; then
 				result "leader killed, new one" ok "node $old -> node $leader (term $term), $(secs $ft) kill -> first commit"
@@ -400,31 +471,22 @@ if [ -n "$leader" ]; then
 	say "state-machine revision and key count; every value is read back"
 	t0=$(now_ms)
 	cl_start "$old"
-	wait_for 60 cl_caught_up
+	wait_for 60 caught_up
 	rt=$(($(now_ms) - t0))
 	# applied index, revision, keys: equal on every node.  Asked of all
 	# nodes at once (one redis-cli each, in parallel), again until they
 	# agree: an entry (a session's expiry TICK) may be on its way
 	same=0
-	snap=$CL_DIR/info
 	for _ in $(seq 30); do
-		rows=() roles=()
-		pids=()
+		rows=()
+		poll
 		for ((k = 1; k <= NODES; k++)); do
-			info_all "$k" >"$snap.$k" &
-			pids+=($!)
-		done
-		# only these: a bare wait would wait for the truthd processes too
-		wait "${pids[@]}"
-		for ((k = 1; k <= NODES; k++)); do
-			inf=$(cat "$snap.$k")
-			rows[k]="applied $(kv applied_index <<<"$inf"), revision $(kv sm_revision <<<"$inf"), keys $(kv sm_keys <<<"$inf")"
-			roles[k]=$(sed -n 's/^role://p' <<<"$inf" | tail -n 1)
+			rows[k]="applied ${F[$k,applied_index]:-?}, revision ${F[$k,sm_revision]:-?}, keys ${F[$k,sm_keys]:-?}"
 		done
 		[ "$(printf '%s\n' "${rows[@]}" | sort -u | wc -l)" = 1 ] && { same=1; break; }
 		sleep 1
 	done
-	for ((k = 1; k <= NODES; k++)); do say "node $k: ${rows[k]} (${roles[k]})"; done
+	for ((k = 1; k <= NODES; k++)); do say "node $k: ${rows[k]} (${F[$k,role]:-?})"; done
 	# every value written, read through the cluster (reads are linearizable:
 	# the leader serves them)
 	want=() keys=()

@@ -31,7 +31,7 @@ for s in 'truth\.ko loaded' '3 hosts' 'leader elected' 'writes via fast path' 'c
 	'lock \+ fencing token' 'leader killed, new one' 'data on every node' 'clean shutdown'; do
 	name=$(echo "$s" | tr -d '\\')
 	r=$(row "$s")
-	[ -n "$r" ] && tap_ok "summary: $name: $(echo "$r" | sed "s/^ *$s *ok *//")" ||
+	[ -n "$r" ] && tap_ok "summary: $name: $(echo "$r" | sed -E "s/^ *$s +ok +//")" ||
 		tap_fail "summary: $name is missing or not ok: $(grep -E "^  $s " "$out")"
 done
 grep -q '^demo: all 9 steps ok$' "$out" && tap_ok "demo: all 9 steps ok" ||

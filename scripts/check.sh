@@ -54,7 +54,8 @@ all|harness)
 esac
 case "$what" in
 torture)
-	TRUTH_SEEDS=${SEEDS:-100000} run_layer torture \
+	# many seeds per program: the per-program limit of run-tests.sh is raised
+	TRUTH_SEEDS=${SEEDS:-100000} TRUTH_TEST_TIMEOUT=${TRUTH_TEST_TIMEOUT:-14400} run_layer torture \
 		scripts/run-tests.sh torture build/selftests/host ;;
 esac
 [ ${#layers[@]} -gt 0 ] || { echo "check: unknown layer '$what'" >&2; exit 2; }

@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
+# truth-timeout: 1500
 #
 # Self-tests of the VM harness: the harness must turn every kind of failure
 # inside the guest into a failing exit status on the host, and a good run

@@ -3,6 +3,12 @@
 # never dies on the first failure.  Source it, call tap_plan N (or not), then
 # tap_ok/tap_fail/tap_skip/tap_check per case and tap_done at the end.
 
+# scripts/run-tests.sh stops a program that overruns its time limit with
+# SIGTERM; dash runs no EXIT trap when a signal kills it, so turn the signal
+# into an exit and let the test's "trap cleanup EXIT" remove what it made.
+trap 'exit 143' TERM
+trap 'exit 130' INT
+
 tap_n=0
 tap_failed=0
 

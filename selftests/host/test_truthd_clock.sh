@@ -10,44 +10,18 @@
 # small, INFO and `truthctl time --page` agree; then nodes 1 and 2 stop and
 # node 3 turns free-running with a growing epsilon.
 . "$(dirname "$0")/../lib/tap.sh"
+. "$(dirname "$0")/../lib/truthd.sh"
 
-TRUTHD=${TRUTHD:-$(dirname "$0")/../../build/truthd}
-TRUTHCTL=${TRUTHCTL:-$(dirname "$0")/../../build/truthctl}
-base=$((24000 + ($$ % 2000) * 10))
-dir=$(mktemp -d /tmp/truthd-clock-XXXXXX)
-pids=""
-
-cleanup() {
-	for p in $pids; do kill -KILL "$p" 2>/dev/null; done
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-
+truthd_init clock 24000
 tap_plan 9
-if ! command -v redis-cli >/dev/null; then
-	for i in $(seq 9); do tap_skip "case $i" "redis-cli not installed (scripts/deps.sh)"; done
-	exit 0
-fi
+truthd_need_redis 9
 
-cport() { echo $((base + $1)); }
-pport() { echo $((base + 5 + $1)); }
 info() { redis-cli -p "$(cport $1)" INFO truth 2>/dev/null | tr -d '\r' | sed -n "s/^$2://p"; }
 
-head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$dir/key"
-chmod 600 "$dir/key"
 for i in 1 2 3; do
 	anchor=100000
 	[ $i = 3 ] && anchor=0
-	cat > "$dir/n$i.conf" <<CONF
-node_id = $i
-group_id = 1
-data_dir = $dir/d$i
-peer_listen = 127.0.0.1:$(pport $i)
-peer = 1 127.0.0.1:$(pport 1)
-peer = 2 127.0.0.1:$(pport 2)
-peer = 3 127.0.0.1:$(pport 3)
-client_listen = 127.0.0.1:$(cport $i)
-key_file = $dir/key
+	truthd_conf $i <<CONF
 fsync = off
 clock_page = $dir/page$i
 clock_anchor_ns = $anchor
@@ -69,11 +43,7 @@ else
 	tap_fail "check-config validates clock_page and clock_anchor_ns"; tap_diag "$rc $out / $rc2 $out2 / $ok"
 fi
 
-for i in 1 2 3; do
-	"$TRUTHD" --config "$dir/n$i.conf" 2>>"$dir/log$i" &
-	eval "pid$i=$!"
-	pids="$pids $!"
-done
+truthd_start 1 2 3
 
 t0=$(date +%s%N)
 synced=""
@@ -145,10 +115,8 @@ done
 [ $bad = 0 ] && tap_ok "truthctl time --page agrees on every node" ||
 	tap_fail "truthctl time --page agrees ($bad of 3 wrong)"
 
-kill -TERM $pid1 $pid2
-wait $pid1; rc1=$?
-wait $pid2; rc2=$?
-pids="$pid3"
+truthd_stop 1 2
+stopped=$?
 eps0=$(info 3 clock_epsilon_ns)
 st=""
 for _t in $(seq 60); do
@@ -156,9 +124,9 @@ for _t in $(seq 60); do
 	[ "$st" = free-running ] && break
 	sleep 0.25
 done
-[ "$st" = free-running ] && [ $rc1 = 0 ] && [ $rc2 = 0 ] &&
+[ "$st" = free-running ] && [ $stopped = 0 ] &&
 	tap_ok "node 3 free-running after nodes 1 and 2 stopped (exit 0 each)" ||
-	{ tap_fail "node 3 free-running after nodes 1 and 2 stopped"; tap_diag "status $st, exits $rc1 $rc2"; }
+	{ tap_fail "node 3 free-running after nodes 1 and 2 stopped"; tap_diag "status $st, $truthd_exits"; }
 e1=$(info 3 clock_epsilon_ns)
 sleep 1
 e2=$(info 3 clock_epsilon_ns)

@@ -12,76 +12,20 @@
 # the PID so parallel runs do not collide; everything lives in a temp dir.
 # Last, a follower that missed compacted entries catches up by snapshot.
 . "$(dirname "$0")/../lib/tap.sh"
+. "$(dirname "$0")/../lib/truthd.sh"
 
-TRUTHD=${TRUTHD:-$(dirname "$0")/../../build/truthd}
-TRUTHCTL=${TRUTHCTL:-$(dirname "$0")/../../build/truthctl}
-base=$((20000 + ($$ % 2000) * 10))
-dir=$(mktemp -d /tmp/truthd-cluster-XXXXXX)
-pids=""
-
-cleanup() {
-	for p in $pids; do kill -KILL "$p" 2>/dev/null; done
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-
+truthd_init cluster 20000
 tap_plan 15
-if ! command -v redis-cli >/dev/null; then
-	for i in $(seq 15); do tap_skip "case $i" "redis-cli not installed (scripts/deps.sh)"; done
-	exit 0
-fi
+truthd_need_redis 15
 
-cport() { echo $((base + $1)); }		# client port of node $1
-pport() { echo $((base + 5 + $1)); }		# peer port of node $1
-
-head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$dir/key"
-chmod 600 "$dir/key"
 for i in 1 2 3; do
-	cat > "$dir/n$i.conf" <<CONF
-node_id = $i
-group_id = 1
-data_dir = $dir/d$i
-peer_listen = 127.0.0.1:$(pport $i)
-peer = 1 127.0.0.1:$(pport 1)
-peer = 2 127.0.0.1:$(pport 2)
-peer = 3 127.0.0.1:$(pport 3)
-client_listen = 127.0.0.1:$(cport $i)
+	truthd_conf $i <<CONF
 client_unix = $dir/n$i.sock
-key_file = $dir/key
 election_timeout_ms = 300
 heartbeat_ms = 30
 snapshot_bytes = 65536
 CONF
 done
-
-start() {
-	pids=""
-	for i in 1 2 3; do
-		"$TRUTHD" --config "$dir/n$i.conf" 2>>"$dir/log$i" &
-		eval "pid$i=$!"
-		pids="$pids $!"
-	done
-}
-
-# the one node reporting role:leader (waits up to 10 s)
-leader() {
-	for _t in $(seq 50); do
-		l=""
-		n=0
-		for i in 1 2 3; do
-			if redis-cli -p "$(cport $i)" INFO truth 2>/dev/null | grep -q '^role:leader'; then
-				l=$i
-				n=$((n + 1))
-			fi
-		done
-		if [ "$n" = 1 ]; then
-			echo "$l"
-			return 0
-		fi
-		sleep 0.2
-	done
-	return 1
-}
 
 ok=1
 for i in 1 2 3; do
@@ -98,7 +42,7 @@ else
 	tap_fail "check-config names every bad value, exit 1"; tap_diag "rc=$rc $out"
 fi
 
-start
+truthd_start 1 2 3
 L=$(leader)
 if [ -n "$L" ]; then tap_ok "one leader elected (node $L)"; else tap_fail "one leader elected"; L=1; fi
 F=$((L % 3 + 1))
@@ -149,16 +93,10 @@ for i in 1 2 3; do
 done
 [ $ok = 1 ] && tap_ok "followers applied up to the leader's commit" || tap_fail "followers applied up to the leader's commit"
 
-ok=1
-for i in 1 2 3; do kill -TERM "$(eval echo \$pid$i)"; done
-for i in 1 2 3; do
-	wait "$(eval echo \$pid$i)"
-	rc=$?
-	[ $rc = 0 ] || { ok=0; tap_diag "node $i exit $rc"; }
-done
-[ $ok = 1 ] && tap_ok "SIGTERM: every node exits 0" || tap_fail "SIGTERM: every node exits 0"
+truthd_stop 1 2 3 && tap_ok "SIGTERM: every node exits 0" ||
+	{ tap_fail "SIGTERM: every node exits 0"; tap_diag "$truthd_exits"; }
 
-start
+truthd_start 1 2 3
 L=$(leader)
 r1=$(redis-cli -p "$(cport ${L:-1})" GET keep)
 r2=$(redis-cli -p "$(cport ${L:-1})" GET hits)
@@ -169,12 +107,9 @@ r2=$(redis-cli -p "$(cport ${L:-1})" GET hits)
 # through InstallSnapshot (snapshot_bytes is 64 KiB here)
 L=${L:-1}
 F=$((L % 3 + 1))
-kill -TERM "$(eval echo \$pid$F)"
-wait "$(eval echo \$pid$F)"
+truthd_stop $F
 timeout 120 redis-benchmark -p "$(cport $L)" -t set -r 500 -n 3000 -c 4 -d 64 -q >/dev/null 2>&1
-"$TRUTHD" --config "$dir/n$F.conf" 2>>"$dir/log$F" &
-eval "pid$F=$!"
-pids="$pid1 $pid2 $pid3"
+truthd_start $F
 ok=0
 for _ in $(seq 50); do
 	c=$(redis-cli -p "$(cport $L)" INFO truth | sed -n 's/^commit_index:\([0-9]*\).*/\1/p')
@@ -189,10 +124,8 @@ si=$(redis-cli -p "$(cport $F)" INFO truth | sed -n 's/^snapshot_index:\([0-9]*\
 	tap_ok "a lagging follower catches up from a snapshot (at $si)" ||
 	{ tap_fail "a lagging follower catches up from a snapshot"; tap_diag "applied $a of $c, '$kl' vs '$kf', snapshot ${si:-?}"; }
 
-for i in 1 2 3; do kill -TERM "$(eval echo \$pid$i)"; done
 ok=1
-for i in 1 2 3; do wait "$(eval echo \$pid$i)" || ok=0; done
-pids=""
+truthd_stop 1 2 3 || { ok=0; tap_diag "$truthd_exits"; }
 grep -h 'error' "$dir"/log? | sed 's/^/# /'
 [ $ok = 1 ] && ! grep -q 'error' "$dir"/log? && tap_ok "no error in the logs" || tap_fail "no error in the logs"
 tap_done

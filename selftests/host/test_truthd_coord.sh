@@ -13,71 +13,24 @@
 # handed over on resign, lock contention while the leader is killed with
 # -9, and SIGTERM with a waiter blocked.  Ports come from the PID.
 . "$(dirname "$0")/../lib/tap.sh"
+. "$(dirname "$0")/../lib/truthd.sh"
 
-TRUTHD=${TRUTHD:-$(dirname "$0")/../../build/truthd}
-T=${TRUTHCTL:-$(dirname "$0")/../../build/truthctl}
-base=$((24000 + ($$ % 2000) * 10))
-dir=$(mktemp -d /tmp/truthd-coord-XXXXXX)
-pids=""
-
-cleanup() {
-	for p in $pids; do kill -KILL "$p" 2>/dev/null; done
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-
+T=$TRUTHCTL
+truthd_init coord 24000
 N_CASES=11
 tap_plan $N_CASES
-if ! command -v redis-cli >/dev/null; then
-	for i in $(seq $N_CASES); do tap_skip "case $i" "redis-cli not installed (scripts/deps.sh)"; done
-	exit 0
-fi
+truthd_need_redis $N_CASES
 
-cport() { echo $((base + $1)); }
-pport() { echo $((base + 5 + $1)); }
 export TRUTH_ADDR="127.0.0.1:$(cport 1),127.0.0.1:$(cport 2),127.0.0.1:$(cport 3)"
-
-head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$dir/key"
-chmod 600 "$dir/key"
 for i in 1 2 3; do
-	cat > "$dir/n$i.conf" <<CONF
-node_id = $i
-group_id = 1
-data_dir = $dir/d$i
-peer_listen = 127.0.0.1:$(pport $i)
-peer = 1 127.0.0.1:$(pport 1)
-peer = 2 127.0.0.1:$(pport 2)
-peer = 3 127.0.0.1:$(pport 3)
-client_listen = 127.0.0.1:$(cport $i)
-key_file = $dir/key
+	truthd_conf $i <<CONF
 election_timeout_ms = 300
 heartbeat_ms = 30
 CONF
-	"$TRUTHD" --config "$dir/n$i.conf" 2>>"$dir/log$i" &
-	eval "pid$i=$!"
-	pids="$pids $!"
 done
+truthd_start 1 2 3
 
 # every client runs under timeout(1): a broken server fails a case, never hangs it
-# the one live node reporting role:leader (waits up to 10 s)
-leader() {
-	for _t in $(seq 50); do
-		l=""
-		n=0
-		for i in 1 2 3; do
-			if redis-cli -p "$(cport $i)" INFO truth 2>/dev/null | grep -q '^role:leader'; then
-				l=$i
-				n=$((n + 1))
-			fi
-		done
-		if [ "$n" = 1 ]; then
-			echo "$l"
-			return 0
-		fi
-		sleep 0.2
-	done
-	return 1
-}
 now() { date +%s.%N; }
 wait_for() { for _i in $(seq 100); do eval "$1" && return 0; sleep 0.1; done; return 1; }
 
@@ -266,6 +219,7 @@ eval "kpid=\$pid$L"
 tk=$(now)
 kill -KILL "$kpid"
 killed=$L
+eval "pid$killed="	# nothing left to stop or clean up
 rc=0
 for p in $cp; do wait "$p" || rc=1; done
 L2=$(leader)
@@ -305,14 +259,8 @@ wait_for "[ -n \"\$(redis-cli -p $(cport $L2) LOCK.OWNER Z)\" ]"
 timeout 20 "$T" lock Z -- true >/dev/null 2>&1 & wt=$!
 wait_for "redis-cli -p $(cport $L2) LOCK.OWNER Z | tr '\n' ' ' | grep -q 'waiters 1'"
 owner=$(redis-cli -p "$(cport $L2)" LOCK.OWNER Z | tr '\n' ' ')
-rcs=""
-for i in 1 2 3; do
-	[ "$i" = "$killed" ] && continue
-	eval "p=\$pid$i"
-	kill -TERM "$p"
-	wait "$p"
-	rcs="$rcs$?"
-done
+survivors=$(for i in 1 2 3; do [ "$i" = "$killed" ] || echo $i; done)
+truthd_stop $survivors && rcs=00 || rcs="($truthd_exits)"
 kill "$h" "$wt" 2>/dev/null
 wait "$h" "$wt" 2>/dev/null
 case "$owner" in

@@ -172,9 +172,6 @@ static int start(struct truthd *d)
 	uint32_t i;
 	int ret;
 
-	ret = truth_kv_init(&d->kv);
-	if (ret)
-		return ret;
 	ret = node_open(d);
 	if (ret)
 		return ret;
@@ -273,7 +270,6 @@ int main(int argc, char **argv)
 	count_close(&d);
 	node_close(&d);
 	truth_tp_fini(&d.tp);
-	truth_kv_fini(&d.kv);
 	if (d.tickfd >= 0)
 		close(d.tickfd);
 	if (d.sigfd >= 0)

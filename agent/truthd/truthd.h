@@ -17,7 +17,6 @@
 #include "conf/conf.h"
 #include "counter/counter.h"
 #include "evloop/evloop.h"
-#include "kv/kv.h"
 #include "raft/raft.h"
 #include "resp/resp.h"
 #include "sm/sm.h"
@@ -88,7 +87,6 @@ struct truthd {
 	struct raft *raft;
 	struct truth_wal *wal;
 	struct truth_meta_store *meta;
-	struct truth_kv kv;
 	struct truth_sm *sm;		/* the replicated state machine (coord.c) */
 	struct truth_sm_effects fx;
 	int64_t sm_stamp;		/* last stamp proposed or applied, ns */
@@ -98,7 +96,6 @@ struct truthd {
 	enum raft_role last_role;	/* for log_role() */
 	uint32_t last_leader;
 	uint64_t bytes_since_snap;
-	int64_t last_stamp;		/* last time stamped on an entry */
 	bool failed;			/* fail-stop after an I/O error */
 	struct raft_msg *msg_buf;	/* a ready's messages, filtered */
 	uint32_t msg_cap;

@@ -397,6 +397,12 @@ static int truth_nl_stats(struct genl_info *info, bool reset)
 	else
 		ret = truth_group_stats(g, &st, reset, info->extack);
 	rcu_read_unlock();
+	/*
+	 * The namespace's counters are in every group's reply; a reset that
+	 * left them would leave the reply half reset.
+	 */
+	if (!ret && reset)
+		truth_fp_ns_stats_reset(&tn->fp_stats);
 	if (ret || reset)
 		goto out;
 

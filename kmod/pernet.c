@@ -18,6 +18,18 @@ struct truth_net *truth_net(const struct net *net)
 	return net_generic(net, truth_net_id);
 }
 
+/*
+ * Zero the namespace's fast-path counters (STATS_RESET of any of its groups
+ * does this too).  A datagram counted on another CPU at the same moment may
+ * land before or after the reset; each counter stays exact on its own.
+ */
+void truth_fp_ns_stats_reset(struct truth_fp_ns_stats *s)
+{
+	atomic64_set(&s->malformed, 0);
+	atomic64_set(&s->fragments, 0);
+	atomic64_set(&s->no_group, 0);
+}
+
 static int __net_init truth_net_init(struct net *net)
 {
 	struct truth_net *tn = truth_net(net);
@@ -27,9 +39,7 @@ static int __net_init truth_net_init(struct net *net)
 	xa_init(&tn->groups);
 	tn->n_groups = 0;
 	truth_clocks_init(&tn->clocks);
-	atomic64_set(&tn->fp_stats.malformed, 0);
-	atomic64_set(&tn->fp_stats.fragments, 0);
-	atomic64_set(&tn->fp_stats.no_group, 0);
+	truth_fp_ns_stats_reset(&tn->fp_stats);
 	return 0;
 }
 

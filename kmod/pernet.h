@@ -39,6 +39,7 @@ struct truth_net {
 };
 
 struct truth_net *truth_net(const struct net *net);
+void truth_fp_ns_stats_reset(struct truth_fp_ns_stats *s);
 
 int truth_pernet_init(void);
 void truth_pernet_uninit(void);

@@ -7,7 +7,8 @@
  * counted ACKs never reach the leader's socket, one commit event goes out
  * per advance.  Then hostile datagrams: none is ever counted, each lands in
  * its own counter, and what the fast path cannot decide reaches the socket
- * unchanged.  IPv4 and IPv6 (fixture variants).  Topology: fastpath_lib.h.
+ * unchanged.  STATS_RESET zeroes every fast-path counter, the namespace's
+ * too.  IPv4 and IPv6 (fixture variants).  Topology: fastpath_lib.h.
  */
 #include <errno.h>
 
@@ -310,6 +311,57 @@ TEST_F(fp, hostile_never_counted)
 	ASSERT_EQ(0, fp_stats(&self->tl, &s));
 	EXPECT_EQ(1, s.v[TRUTH_A_STATS_FP_ACKS]);
 	EXPECT_EQ(5, commit_of(&self->tl));
+}
+
+/*
+ * STATS_RESET zeroes the group's fast-path counters and the namespace's
+ * (fp_ns_*), which share its reply: afterwards every counter reads 0, and
+ * counting starts again from there.  Five datagrams, a reset and one more:
+ * 120 s, as the IPv6 set-up alone can take most of the default 30 s under
+ * TCG on a loaded host.
+ */
+TEST_F_TIMEOUT(fp, stats_reset_clears_fastpath_counters, 120)
+{
+	static const int nonzero[] = {
+		TRUTH_A_STATS_FP_ACKS, TRUTH_A_STATS_FP_BAD_MAC, TRUTH_A_STATS_FP_NS_MALFORMED,
+		TRUTH_A_STATS_FP_NS_NO_GROUP, TRUTH_A_STATS_FP_NS_FRAGMENTS,
+	};
+	uint8_t b[4096];
+	struct fp_stats s;
+	struct tmsg m;
+	size_t i;
+	int a, len;
+
+	len = fp_ack(b, sizeof(b), 2, 1, FP_G, FP_TERM, 5, 7000, fp_key);
+	ASSERT_EQ(0, send_wait(self, variant, false, b, len, &s));
+	len = fp_ack(b, sizeof(b), 2, 1, FP_G, FP_TERM, 6, 7001, fp_key);
+	b[TRUTH_WIRE_MAC_OFFSET] ^= 1;
+	ASSERT_EQ(0, send_wait(self, variant, false, b, len, &s));
+	len = fp_ack(b, sizeof(b), 2, 1, FP_G + 1, FP_TERM, 6, 7002, fp_key);
+	ASSERT_EQ(0, send_wait(self, variant, false, b, len, &s));
+	len = fp_ack(b, sizeof(b), 2, 1, FP_G, FP_TERM, 6, 7003, fp_key);
+	memset(b + len, 0x5a, 3000 - len);
+	ASSERT_EQ(0, send_wait(self, variant, false, b, 3000, &s));
+	memcpy(b, "plain UDP", 9);
+	ASSERT_EQ(0, send_wait(self, variant, false, b, 9, &s));
+	for (i = 0; i < sizeof(nonzero) / sizeof(nonzero[0]); i++)
+		ASSERT_LT(0, s.v[nonzero[i]]) TH_LOG("counter %d not bumped", nonzero[i]);
+	ASSERT_LT(0, s.v[TRUTH_A_STATS_ACKS]);
+
+	tmsg_init(&m, &self->tl, TRUTH_CMD_STATS_RESET, 0);
+	tmsg_u32(&m, TRUTH_A_STATS_GROUP_ID, FP_G);
+	ASSERT_EQ(0, tnl_talk(&self->tl, &m, NULL, NULL)) TH_LOG("%s", self->tl.ext_msg);
+	ASSERT_EQ(0, fp_stats(&self->tl, &s));
+	for (a = TRUTH_A_STATS_ACKS; a <= TRUTH_A_STATS_MAX; a++) {
+		EXPECT_EQ(0, s.v[a]) TH_LOG("attribute %d is %llu after STATS_RESET", a,
+					    (unsigned long long)s.v[a]);
+	}
+
+	/* and counts from zero again */
+	self->sent = 0;
+	ASSERT_EQ(0, send_wait(self, variant, false, b, 9, &s));
+	EXPECT_EQ(1, s.v[TRUTH_A_STATS_FP_NS_MALFORMED]);
+	EXPECT_EQ(1, fp_ingress_total(&s));
 }
 
 TEST_HARNESS_MAIN

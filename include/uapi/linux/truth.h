@@ -279,8 +279,9 @@
  *     TRUTH_A_STATS_FP_OBSERVED:      ingress datagrams whose clocks were
  *                                     merged
  *
- *   and the namespace's counters (the same in every group's reply, not
- *   reset by STATS_RESET), for datagrams that name no group:
+ *   and the namespace's counters (the same in every group's reply; a
+ *   STATS_RESET of any group of the namespace zeroes them too), for
+ *   datagrams that name no group:
  *
  *     TRUTH_A_STATS_FP_NS_MALFORMED:  UDP on the port that is not a truth
  *                                     datagram (short, bad magic, bad UDP
@@ -292,7 +293,9 @@
  *
  * TRUTH_CMD_STATS_RESET (admin)
  * -----------------------------
- *   TRUTH_A_STATS_GROUP_ID required.  Sets every counter to zero.
+ *   TRUTH_A_STATS_GROUP_ID required.  Sets every counter of the group to
+ *   zero, and the namespace's TRUTH_A_STATS_FP_NS_* counters with them:
+ *   afterwards STATS_GET of this group reads all zero.
  *
  * Events
  * ------

@@ -551,7 +551,13 @@ static bool admit(struct truth_sm *sm, const struct truth_sm_cmd *c, struct trut
 	return false;
 }
 
-/* diss. §6.3: client records expire by log time, the same on every replica */
+/*
+ * diss. §6.3: client records expire by log time, the same on every replica.
+ * A record idle that long but with a request still blocked stays, and its
+ * idle time starts again at this TICK: left as it was, its deadline would
+ * stay in the past (truth_sm_next_deadline()) and the leader would propose
+ * a TICK for it again and again while it waits.
+ */
 static void clients_evict(struct truth_sm *sm, int64_t ts)
 {
 	size_t i = 0;
@@ -559,12 +565,14 @@ static void clients_evict(struct truth_sm *sm, int64_t ts)
 	while (i < sm->clients.n) {
 		struct sm_client *cl = sm->clients.s[i].v;
 
-		if (ts - TRUTH_SM_CLIENT_IDLE_NS > cl->last_ns &&
-		    !sm_is_blocked(sm, sm_map_id_at(&sm->clients, i), 0)) {
+		if (ts - TRUTH_SM_CLIENT_IDLE_NS <= cl->last_ns) {
+			i++;
+		} else if (sm_is_blocked(sm, sm_map_id_at(&sm->clients, i), 0)) {
+			cl->last_ns = sm->now_ns;
+			i++;
+		} else {
 			client_free(cl);
 			sm_map_remove_at(&sm->clients, i);
-		} else {
-			i++;
 		}
 	}
 }

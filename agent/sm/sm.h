@@ -53,7 +53,9 @@
  * truthd needs no other dedup (raft_sessions is not needed on top).  A
  * client's record goes after TRUTH_SM_CLIENT_IDLE_NS of committed time
  * without a request and without a blocked one (at a TICK): a retry after
- * an hour is a new request.
+ * an hour is a new request.  A TICK that finds an idle record with a
+ * request still blocked keeps it and counts as its activity, so the
+ * record's deadline moves an hour on instead of staying in the past.
  *
  * Time: .ts_ns is the leader's timestamp on the entry (unix ns).  The
  * leader stamps client commands with its clock's *latest* bound and TICKs

@@ -595,6 +595,43 @@ TEST_F(sm, client_records_expire)
 	EXPECT_STREQ(":3\r\n", smtest_reply(&self->t, 1, 1));
 }
 
+/*
+ * A record kept because its request is still blocked must not hold the next
+ * deadline in the past: truthd proposes a TICK whenever the deadline has
+ * passed, so that would be one TICK a second for as long as it stays blocked.
+ */
+TEST_F(sm, blocked_client_does_not_stall_the_deadline)
+{
+	char id[2][24];
+	int64_t tick_ts;
+
+	open_sessions(&self->t, 2, id);	/* clients 1 and 2 */
+	smtest_apply(&self->t, 1, "LOCK.ACQUIRE", "L", id[0], NULL);
+	smtest_apply(&self->t, 2, "LOCK.ACQUIRE", "L", id[1], NULL);	/* blocked */
+	/* sessions kept alive by client 4, so only client records age */
+	self->t.ts += TRUTH_SM_CLIENT_IDLE_NS - 1000 * MS;
+	smtest_apply(&self->t, 4, "SESSION.KEEPALIVE", id[0], NULL);
+	smtest_apply(&self->t, 4, "SESSION.KEEPALIVE", id[1], NULL);
+	self->t.ts += 2000 * MS;
+	EXPECT_GT(self->t.ts, truth_sm_next_deadline(self->t.sm));	/* a TICK is due */
+	tick_ts = self->t.ts;
+	smtest_tick(&self->t);
+	/* client 2 is still blocked, so its record stays; the deadline moved on */
+	smtest_applyv(&self->t, 2, 2, 3, (const char *[]){ "LOCK.ACQUIRE", "L", id[1] });
+	EXPECT_EQ(0, self->t.fx.n);
+	self->t.ts += 1000 * MS;
+	smtest_apply(&self->t, 4, "SESSION.KEEPALIVE", id[0], NULL);
+	smtest_apply(&self->t, 4, "SESSION.KEEPALIVE", id[1], NULL);
+	EXPECT_LT(self->t.ts, truth_sm_next_deadline(self->t.sm));
+	/* an hour after that TICK, with client 2 still waiting, one more is due */
+	self->t.ts = tick_ts + TRUTH_SM_CLIENT_IDLE_NS + 1000 * MS;
+	smtest_apply(&self->t, 4, "SESSION.KEEPALIVE", id[0], NULL);
+	smtest_apply(&self->t, 4, "SESSION.KEEPALIVE", id[1], NULL);
+	EXPECT_GT(self->t.ts, truth_sm_next_deadline(self->t.sm));
+	smtest_tick(&self->t);
+	EXPECT_LT(self->t.ts, truth_sm_next_deadline(self->t.sm));
+}
+
 /* The log entry: round trip, every truncation and trailing byte refused, applied as sent. */
 TEST_F(sm, entry_codec)
 {

@@ -27,10 +27,7 @@
 #include <netlink/genl/genl.h>
 
 #include "counter_int.h"
-
-#ifndef SOL_NETLINK
-#define SOL_NETLINK 270
-#endif
+#include "util/genl.h"
 
 /* Receive buffer of the events socket, bytes (see kc_listen()). */
 #define KC_EVENTS_RCVBUF	(1 << 20)
@@ -314,31 +311,11 @@ static void kc_free(struct truth_counter *c)
 int truth_kc_open(struct truth_counter *c, const struct truth_counter_cfg *cfg,
 		  char *err, size_t errlen)
 {
-	int one = 1, ret;
+	int ret;
 
-	c->k.cmd = nl_socket_alloc();
-	if (!c->k.cmd) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	ret = genl_connect(c->k.cmd);
-	if (ret < 0) {
-		snprintf(err, errlen, "cannot open a generic netlink socket: %s",
-			 nl_geterror(ret));
-		ret = -EIO;
-		goto err;
-	}
-	setsockopt(nl_socket_get_fd(c->k.cmd), SOL_NETLINK, NETLINK_EXT_ACK,
-		   &one, sizeof(one));
-	setsockopt(nl_socket_get_fd(c->k.cmd), SOL_NETLINK, NETLINK_CAP_ACK,
-		   &one, sizeof(one));
-	c->k.family = genl_ctrl_resolve(c->k.cmd, TRUTH_GENL_NAME);
-	if (c->k.family < 0) {
-		snprintf(err, errlen, "family '%s' not found (is truth.ko loaded?)",
-			 TRUTH_GENL_NAME);
-		ret = -ENOENT;
-		goto err;
-	}
+	c->k.cmd = truth_genl_family_open(&c->k.family, &ret, err, errlen);
+	if (!c->k.cmd)
+		return ret;
 	ret = kc_create(c, cfg, err, errlen);
 	if (ret)
 		goto err;

@@ -14,34 +14,16 @@
 #include <linux/truth.h>
 
 #include "ctl.h"
+#include "util/genl.h"
 
 int truth_genl_open(struct truth_genl *g)
 {
+	char err[160];
 	int ret;
 
-	g->sock = nl_socket_alloc();
-	if (!g->sock) {
-		fprintf(stderr, "%s: out of memory\n", prog_name);
-		return -ENOMEM;
-	}
-	ret = genl_connect(g->sock);
-	if (ret < 0) {
-		fprintf(stderr, "%s: cannot open a generic netlink socket: %s\n",
-			prog_name, nl_geterror(ret));
-		goto err;
-	}
-	g->family = genl_ctrl_resolve(g->sock, TRUTH_GENL_NAME);
-	if (g->family < 0) {
-		fprintf(stderr,
-			"%s: the generic netlink family '%s' is not registered: is truth.ko loaded (modprobe truth)?\n",
-			prog_name, TRUTH_GENL_NAME);
-		ret = -ENOENT;
-		goto err;
-	}
-	return 0;
-err:
-	nl_socket_free(g->sock);
-	g->sock = NULL;
+	g->sock = truth_genl_family_open(&g->family, &ret, err, sizeof(err));
+	if (!g->sock)
+		fprintf(stderr, "%s: %s\n", prog_name, err);
 	return ret;
 }
 
@@ -126,7 +108,7 @@ int truth_genl_call(struct truth_genl *g, struct nl_msg *msg,
 {
 	struct truth_call c = { .cb = cb, .arg = arg, .ext = ext, .ext_len = ext_len };
 	struct nl_cb *nlcb;
-	int one = 1, ret;
+	int ret;
 
 	if (ext && ext_len)
 		ext[0] = 0;
@@ -135,8 +117,6 @@ int truth_genl_call(struct truth_genl *g, struct nl_msg *msg,
 		nlmsg_free(msg);
 		return -ENOMEM;
 	}
-	setsockopt(nl_socket_get_fd(g->sock), SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
-	setsockopt(nl_socket_get_fd(g->sock), SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
 	nl_cb_set(nlcb, NL_CB_VALID, NL_CB_CUSTOM, call_valid, &c);
 	nl_cb_set(nlcb, NL_CB_ACK, NL_CB_CUSTOM, call_end, &c);
 	nl_cb_set(nlcb, NL_CB_FINISH, NL_CB_CUSTOM, call_end, &c);

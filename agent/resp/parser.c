@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "resp.h"
+#include "util/hex.h"
 
 enum parse_state {
 	PS_START,	/* at a request boundary */
@@ -315,17 +316,6 @@ static bool is_blank(char c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
 }
 
-static int hex_val(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Split an inline line as Redis's sdssplitargs() does: blanks separate
  * words; "..." takes \n \r \t \b \a \\ \" and \xHH escapes; '...' takes \';
@@ -359,8 +349,9 @@ static int split_inline(struct truth_resp_parser *p, const char *s, size_t n)
 
 			if (inq) {
 				if (c == '\\' && i + 3 < n && s[i + 1] == 'x' &&
-				    hex_val(s[i + 2]) >= 0 && hex_val(s[i + 3]) >= 0) {
-					out = (char)(hex_val(s[i + 2]) * 16 + hex_val(s[i + 3]));
+				    truth_hex_digit(s[i + 2]) >= 0 && truth_hex_digit(s[i + 3]) >= 0) {
+					out = (char)(truth_hex_digit(s[i + 2]) * 16 +
+						     truth_hex_digit(s[i + 3]));
 					i += 3;
 				} else if (c == '\\' && i + 1 < n) {
 					i++;

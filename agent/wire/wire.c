@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "util/hex.h"
 #include "wire/wire.h"
 
 #define VC_LEN	sizeof(struct truth_wire_vc)
@@ -213,31 +214,9 @@ uint64_t truth_wire_seq_start(uint64_t last_used, uint64_t wall_ns)
 	return base + 1;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int truth_wire_key_parse(const char *hex, uint8_t key[TRUTH_WIRE_KEY_LEN])
 {
-	uint8_t k[TRUTH_WIRE_KEY_LEN];
-	int i, hi, lo;
-
 	if (strlen(hex) != 2 * TRUTH_WIRE_KEY_LEN)
 		return -EINVAL;
-	for (i = 0; i < TRUTH_WIRE_KEY_LEN; i++) {
-		hi = hexval(hex[2 * i]);
-		lo = hexval(hex[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return -EINVAL;
-		k[i] = (uint8_t)(hi << 4 | lo);
-	}
-	memcpy(key, k, sizeof(k));
-	return 0;
+	return truth_hex_decode(hex, key, TRUTH_WIRE_KEY_LEN);
 }

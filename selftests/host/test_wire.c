@@ -315,6 +315,8 @@ TEST(seq_start_and_key_parse)
 	EXPECT_EQ(-EINVAL, truth_wire_key_parse(
 		"000102030405060708090a0b0c0d0e0f"
 		"101112131415161718191a1b1c1d1e1g", k));
+	EXPECT_EQ(0x1f, k[31]);	/* a refused key leaves the old one whole */
+	EXPECT_EQ(0x00, k[0]);
 	EXPECT_STREQ("bad MAC", truth_wire_strerror(TRUTH_WIRE_E_MAC));
 }
 

@@ -18,43 +18,18 @@
 # without test_hooks; TRUTH.DEBUG CLOCK 0 0 on node 3 removes the skew and
 # the others take it back.
 . "$(dirname "$0")/../lib/tap.sh"
+. "$(dirname "$0")/../lib/truthd.sh"
 
-TRUTHD=${TRUTHD:-$(dirname "$0")/../../build/truthd}
-base=$((20000 + ($$ % 1000) * 10))
-dir=$(mktemp -d /tmp/truthd-skew-XXXXXX)
-pids=""
 SKEW=50000000
-
-cleanup() {
-	for p in $pids; do kill -KILL "$p" 2>/dev/null; done
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-
+truthd_init skew 20000
 tap_plan 10
-if ! command -v redis-cli >/dev/null; then
-	for i in $(seq 10); do tap_skip "case $i" "redis-cli not installed (scripts/deps.sh)"; done
-	exit 0
-fi
+truthd_need_redis 10
 
-cport() { echo $((base + $1)); }
-pport() { echo $((base + 5 + $1)); }
 info() { redis-cli -p "$(cport $1)" INFO truth 2>/dev/null | tr -d '\r' | sed -n "s/^$2://p"; }
 cli() { n=$1; shift; redis-cli -p "$(cport $n)" "$@" 2>&1; }
 
-head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$dir/key"
-chmod 600 "$dir/key"
 for i in 1 2 3; do
-	cat > "$dir/n$i.conf" <<CONF
-node_id = $i
-group_id = 1
-data_dir = $dir/d$i
-peer_listen = 127.0.0.1:$(pport $i)
-peer = 1 127.0.0.1:$(pport 1)
-peer = 2 127.0.0.1:$(pport 2)
-peer = 3 127.0.0.1:$(pport 3)
-client_listen = 127.0.0.1:$(cport $i)
-key_file = $dir/key
+	truthd_conf $i <<CONF
 fsync = off
 clock_page = $dir/page$i
 clock_anchor_ns = 200000
@@ -82,11 +57,7 @@ else
 	tap_fail "check-config validates the test clock keys"; tap_diag "$rc $out / $rc2 $out2 / $ok"
 fi
 
-for i in 1 2 3; do
-	"$TRUTHD" --config "$dir/n$i.conf" 2>>"$dir/log$i" &
-	eval "pid$i=$!"
-	pids="$pids $!"
-done
+truthd_start 1 2 3
 
 # synchronised everywhere, and node 3 named by both others
 ready=""
@@ -172,9 +143,5 @@ done
 [ -z "$f1$f2$f3" ] && tap_ok "skew removed: no falseticker left on any node" ||
 	tap_fail "skew removed: falsetickers '$f1' '$f2' '$f3'"
 
-kill -TERM $pid1 $pid2 $pid3
-rcs=""
-for p in $pid1 $pid2 $pid3; do wait $p; rcs="$rcs $?"; done
-pids=""
-[ "$rcs" = " 0 0 0" ] && tap_ok "SIGTERM: every node exits 0" || tap_fail "SIGTERM exits:$rcs"
+truthd_stop 1 2 3 && tap_ok "SIGTERM: every node exits 0" || tap_fail "SIGTERM exits: $truthd_exits"
 tap_done

@@ -84,8 +84,10 @@ esac
 
 # 3. a session that stops keeping alive expires: its lock goes to a waiter, its ephemeral key goes
 LP=$(cport $L)
-s=$(redis-cli -p "$LP" SESSION.OPEN 800)
+# from before the OPEN is sent: its stamp (and so the session's deadline)
+# may come before the reply does, by the round trip and the commit
 t0=$(now)
+s=$(redis-cli -p "$LP" SESSION.OPEN 800)
 tok1=$(redis-cli -p "$LP" LOCK.ACQUIRE E "$s")
 r=$(redis-cli -p "$LP" SET eph here SESSION "$s")
 timeout 30 "$T" lock E --timeout 5000 -- sh -c "echo \$TRUTH_FENCING_TOKEN \$(date +%s.%N) > $dir/waiter" & w=$!

@@ -46,6 +46,12 @@ dmesg_pattern='BUG:|WARNING:|Oops|general protection|refcount_t:|kmemleak|possib
 
 dmesg_lines() { dmesg 2>/dev/null | wc -l; }
 
+# Shell tests run with sh by its full path:
+# the VM's setsid is busybox's, which would run a bare "sh" as its own ash
+# applet (Debian's static busybox prefers its applets), and that ash would
+# take busybox's small "ip" over iproute2's.
+shell=$(command -v sh)
+
 default_limit=${TRUTH_TEST_TIMEOUT:-600}
 grace=${TRUTH_TEST_GRACE:-10}
 case "$default_limit$grace" in
@@ -137,7 +143,7 @@ run_one() {
 	start=$(date +%s)
 	limit=$(time_limit "$t")
 	case "$t" in
-	*.sh) run_limited "$limit" sh "$t" ;;
+	*.sh) run_limited "$limit" "$shell" "$t" ;;
 	*) run_limited "$limit" "$t" ;;
 	esac
 	cat "$tmp/out"

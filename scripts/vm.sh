@@ -89,7 +89,7 @@ copy_with_libs /bin/busybox /bin/busybox
 # /bin/sh is dash, not busybox: Debian's static busybox prefers its own
 # applets over PATH, which would run its small `ip` instead of iproute2's.
 copy_with_libs /bin/dash /bin/sh
-for b in ip tc bpftool genl ss redis-cli; do
+for b in ip tc bpftool genl ss redis-cli bash; do
 	p=$(command -v "$b" || true)
 	[ -n "$p" ] && copy_with_libs "$p" "/usr/local/sbin/$b"
 done

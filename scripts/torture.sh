@@ -108,17 +108,37 @@ t_shuffle() {
 
 # cut the peer traffic between nodes a and b (both ways), clients still
 # reach both: a blackhole route to the other's address in each namespace
+T_CUTS=()
 t_cut() {
 	ip -n "$(cl_ns "$1")" route replace blackhole "$(cl_ip "$2")/32"
 	ip -n "$(cl_ns "$2")" route replace blackhole "$(cl_ip "$1")/32"
+	T_CUTS+=("$1 $2" "$2 $1")
 }
+# every cut made undone, one ip process per namespace (-force: go on
+# past a route already gone)
 t_uncut_all() {
-	local a b
+	local a b c
 	for ((a = 1; a <= CL_N; a++)); do
-		for ((b = 1; b <= CL_N; b++)); do
-			[ $a = $b ] || ip -n "$(cl_ns $a)" route del blackhole "$(cl_ip $b)/32" 2>/dev/null
+		c=
+		for b in "${T_CUTS[@]}"; do
+			[ "${b% *}" = $a ] && c+="route del blackhole $(cl_ip "${b#* }")/32"$'\n'
 		done
+		[ -n "$c" ] && printf '%s' "$c" | ip -force -n "$(cl_ns $a)" -b - 2>/dev/null
 	done
+	T_CUTS=()
+	return 0
+}
+
+# cluster.sh's cl_heal in one ip and one tc process
+cl_heal() {
+	local k
+	cl_need_netns cl_heal || return 1
+	CL_CUT=()
+	for ((k = 1; k <= CL_N; k++)); do
+		printf 'link set h%s master br0\nlink set h%s up\n' $k $k
+	done | ip -force -n "$(cl_hub)" -b - 2>/dev/null
+	for ((k = 1; k <= CL_N; k++)); do echo "qdisc del dev h$k root"; done |
+		tc -force -n "$(cl_hub)" -b - 2>/dev/null
 	return 0
 }
 
@@ -281,6 +301,7 @@ t_step() {
 	done
 	# a kill first, while nothing else is on: its failover time is the
 	# election's, with whatever the same step adds afterwards
+	t_note "step: ${pick[*]}"
 	for k in "${pick[@]}"; do [ "$k" = kill ] && t_apply "$k"; done
 	for k in "${pick[@]}"; do [ "$k" = kill ] || t_apply "$k"; done
 	rnd 20; sleep "$((R / 10)).$((R % 10 + 5))"
@@ -377,7 +398,7 @@ t_run() {
 	else
 		fast=user kinds=$T_KINDS_HOST
 	fi
-	CL_FAST_PATH=$fast CL_FSYNC=on CL_LOG_LEVEL=info CL_KEEP=0
+	CL_FAST_PATH=$fast CL_FSYNC=on CL_LOG_LEVEL=info CL_KEEP=${T_KEEP:-0}
 	cl_init "$nodes" >/dev/null || { echo "cluster setup failed"; return 1; }
 	T_CLOCK=0 T_STEPS=0 T_RUN_SEED=$seed
 	if "$TRUTHD" --check-config --config "$CL_DIR/n1/truthd.conf" --set test_hooks=on >/dev/null 2>&1; then
@@ -513,8 +534,11 @@ t_pc_check() {
 	cl_exec "$T_CLIENT" $(for a in $(cl_addrs); do echo --addr "$a"; done) \
 		--history "$CL_DIR/final.raw" --final --registers 12 --counters 2 \
 		--duration 60 --timeout-ms 3000 >>"$CL_DIR/client.out" 2>&1
-	last=$(awk '{ for (i = 4; i <= 6; i++) if ($i ~ /^[0-9]{6,}$/ && $i > m) m = $i } END { printf "%d", m + 1000000000 }' "$CL_DIR/history")
-	awk -v off="$last" '{ $4 += off; if ($5 != "-") $5 += off; print }' "$CL_DIR/final.raw" >>"$CL_DIR/history"
+	# (busybox awk here: no {n,} in regexps, and big numbers printed with %.0f)
+	last=$(awk '{ for (i = 4; i <= 6; i++) if ($i ~ /^[0-9]+$/ && length($i) >= 6 && $i + 0 > m) m = $i + 0 }
+		END { printf "%.0f", m + 1000000000 }' "$CL_DIR/history")
+	awk -v off="$last" '{ $4 = sprintf("%.0f", $4 + off); if ($5 != "-") $5 = sprintf("%.0f", $5 + off); print }' \
+		"$CL_DIR/final.raw" >>"$CL_DIR/history"
 	: >"$CL_DIR/failover"
 	t_check "$CL_DIR" || ok=1
 	echo "torture-run seed=$seed mode=powercut nodes=3 fastpath=kernel duration=- $T_RESULT nemeses=power-cut:1,kill-leader:1 clock=- result=$([ $ok = 0 ] && echo pass || echo FAIL)"
@@ -540,7 +564,8 @@ t_powercut() {
 	fi
 	# QEMU is vm.sh's grandchild (vm.sh -> timeout -> qemu): kill it alone
 	rnd 10; sleep "0.$R"
-	for q in $(pgrep -P "$(pgrep -P $pid -x timeout)" -x qemu-system-x86_64); do
+	# (by parent: pgrep matches at most 15 characters of a name)
+	for q in $(pgrep -P "$(pgrep -P $pid -x timeout)"); do
 		kill -KILL "$q"
 		t_msg "power cut: QEMU $q killed $(($(date +%s) - t0)) s after the boot"
 	done

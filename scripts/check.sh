@@ -55,11 +55,11 @@ all|harness)
 	run_layer harness scripts/run-tests.sh harness selftests/harness ;;
 esac
 # the fault campaign (Documentation/torture.md): a short one in every
-# `make check` (20 randomised runs: 12 on the host in user-space mode, 8 in
+# `make check` (21 randomised runs: 16 on the host in user-space mode, 4 in
 # the VM with the fast path, and the power cut), longer ones in `make torture`
 case "$what" in
 all)
-	run_layer campaign scripts/torture.sh campaign --runs 12 --vm-runs 8 --duration 10 ;;
+	run_layer campaign scripts/torture.sh campaign --runs 16 --vm-runs 4 --duration 10 ;;
 esac
 case "$what" in
 torture)

@@ -41,6 +41,8 @@ T_VM_RUNS=8
 T_NO_VM=0
 T_NO_PC=0
 T_OUT=${T_OUT:-}
+T_THEN_PC=
+T_LANES=1
 
 t_msg() { echo "# torture: $*"; }
 
@@ -268,7 +270,8 @@ nem_netem() {
 }
 
 T_KINDS_HOST="kill pause halves ring isolate_leader"
-T_KINDS_VM="kill pause halves ring isolate_leader loss duplicate reorder delay"
+# (the VM runs fewer: netem, the VM-only kinds, first)
+T_KINDS_VM="loss duplicate reorder delay kill halves ring isolate_leader pause"
 
 t_apply() {
 	case "$1" in
@@ -285,9 +288,10 @@ t_apply() {
 # one step: 1 to 3 different nemeses at once, held 1-3 s, then undone
 t_step() {
 	local kinds=($1) n pick=() i k dup
-	# the first kind turns round the list (seed + step): short series still
-	# apply every kind; the others are random
-	pick=("${kinds[$(((T_RUN_SEED + T_STEPS) % ${#kinds[@]}))]}")
+	# the first kind turns round the list (2 * seed + step: consecutive
+	# seeds with two steps or more each go on where the last stopped), so
+	# short series still apply every kind; the others are random
+	pick=("${kinds[$(((T_RUN_SEED * 2 + T_STEPS) % ${#kinds[@]}))]}")
 	T_STEPS=$((T_STEPS + 1))
 	rnd 10
 	n=1
@@ -385,7 +389,7 @@ t_nemeses_line() {
 # ---------------------------------------------------------------- a run
 # t_run SEED: one run in this (sub)shell; prints the result line
 t_run() {
-	local seed=$1 kinds start end l clients=4 k fast
+	local seed=$1 kinds start end l clients=4 k fast tmo=1500
 	RANDOM=$seed
 	rnd 2
 	local nodes=${T_NODES:-$((R ? 5 : 3))}
@@ -394,7 +398,8 @@ t_run() {
 	[ "$T_MODE" = vm ] && nodes=${T_NODES:-3}
 	CL_ID=to$(printf '%06x' $(((seed * 2654435761 + $$) & 0xffffff)))
 	if [ "$T_MODE" = vm ]; then
-		fast=kernel kinds=$T_KINDS_VM
+		# emulated CPUs: fewer clients, more patience
+		fast=kernel kinds=$T_KINDS_VM clients=3 tmo=3000
 	else
 		fast=user kinds=$T_KINDS_HOST
 	fi
@@ -419,7 +424,7 @@ t_run() {
 	fi
 	cl_bg "$T_CLIENT" $(for a in $(cl_addrs); do echo --addr "$a"; done) \
 		--history "$CL_DIR/history" --clients $clients --registers 12 --counters 2 \
-		--duration "$T_DUR" --timeout-ms 1500 --seed "$seed" >"$CL_DIR/client.out" 2>&1
+		--duration "$T_DUR" --timeout-ms $tmo --seed "$seed" >"$CL_DIR/client.out" 2>&1
 	local cpid=$CL_LAST_BG
 	start=$(cl_now_ms)
 	t_load=$start
@@ -456,29 +461,46 @@ t_run() {
 	return $ok
 }
 
-# t_series: T_RUNS runs from seed T_SEED; TAP and the layer line
+# t_one I: run I of the series (seed T_SEED + I), its report: the
+# diagnostics, the result line, a TAP line numbered I + 1
+t_one() {
+	local i=$1 seed=$((T_SEED + $1)) out line t0
+	t0=$(date +%s)
+	out=$( (t_run "$seed") 2>&1)
+	line=$(echo "$out" | grep '^torture-run ')
+	echo "$out" | grep -v '^torture-run ' | grep -v '^cluster: artefacts' | sed 's/^#* */# /' | grep -v '^# $' | tail -n 60 |
+		{ if [ -n "$line" ] && echo "$line" | grep -q 'result=pass'; then grep -E '^# (torture|lost|cluster)' || true; else cat; fi; }
+	echo "$out" | grep '^# cluster: artefacts' || true
+	[ -n "$line" ] && echo "$line"
+	if [ -n "$line" ] && echo "$line" | grep -q 'result=pass'; then
+		echo "ok $((i + 1)) - run seed=$seed ($(($(date +%s) - t0)) s)"
+	else
+		echo "not ok $((i + 1)) - run seed=$seed: replay: scripts/torture.sh --mode $T_MODE --runs 1 --duration $T_DUR --seed $seed"
+	fi
+}
+
+# t_series: T_RUNS runs from seed T_SEED in T_LANES parallel lanes (lane k
+# runs k, k + T_LANES, ...; each cluster has its own namespaces, so they do
+# not meet); a run's report is printed whole when it ends, so with lanes
+# the TAP numbers come out of order.  Then the layer line.
 t_series() {
-	local i seed pass=0 fail=0 out line t0
+	local lane pass fail tmp
 	[ -n "$T_SEED" ] || T_SEED=$(( (RANDOM << 15 | RANDOM) % 1000000 ))
-	t_msg "mode $T_MODE, $T_RUNS runs of ${T_DUR} s, seeds $T_SEED..$((T_SEED + T_RUNS - 1))"
+	t_msg "mode $T_MODE, $T_RUNS runs of ${T_DUR} s in $T_LANES lane(s), seeds $T_SEED..$((T_SEED + T_RUNS - 1))"
 	echo "1..$T_RUNS"
-	for ((i = 0; i < T_RUNS; i++)); do
-		seed=$((T_SEED + i))
-		t0=$(date +%s)
-		out=$( (t_run "$seed") 2>&1)
-		line=$(echo "$out" | grep '^torture-run ')
-		echo "$out" | grep -v '^torture-run ' | grep -v '^cluster: artefacts' | sed 's/^#* */# /' | grep -v '^# $' | tail -n 60 |
-			{ if [ -n "$line" ] && echo "$line" | grep -q 'result=pass'; then grep -E '^# (torture|lost|cluster)' || true; else cat; fi; }
-		echo "$out" | grep '^# cluster: artefacts' || true
-		[ -n "$line" ] && echo "$line"
-		if [ -n "$line" ] && echo "$line" | grep -q 'result=pass'; then
-			pass=$((pass + 1))
-			echo "ok $((i + 1)) - run seed=$seed ($(($(date +%s) - t0)) s)"
-		else
-			fail=$((fail + 1))
-			echo "not ok $((i + 1)) - run seed=$seed: replay: scripts/torture.sh --mode $T_MODE --runs 1 --duration $T_DUR --seed $seed"
-		fi
+	tmp=$(mktemp -d "${TMPDIR:-/tmp}/torture.XXXXXX")
+	for ((lane = 0; lane < T_LANES; lane++)); do
+		(
+			for ((i = lane; i < T_RUNS; i += T_LANES)); do
+				t_one "$i" >"$tmp/run.$i"
+				cat "$tmp/run.$i"
+			done
+		) &
 	done
+	wait
+	pass=$(cat "$tmp"/run.* 2>/dev/null | grep -c '^ok ')
+	fail=$((T_RUNS - pass))
+	rm -rf "$tmp"
 	echo "# truth-layer torture-$T_MODE: pass $pass fail $fail skip 0"
 	[ $fail = 0 ]
 }
@@ -546,16 +568,20 @@ t_pc_check() {
 	return $ok
 }
 
-# host side: boot, wait for the marker, kill QEMU, boot again and check
+# host side: boot with the disk running CMD... (which ends in powercut-load:
+# a VM series first, the same boot), wait for the marker, kill QEMU, boot
+# again on the same image and check.  Prints what both boots said.
 t_powercut() {
 	# the image under build/vm/, which vm.sh leaves out of the initramfs
-	local seed=$1 img=build/vm/torture-powercut.img log=build/torture/powercut-1.log pid q t0
+	local seed=$1 img=build/vm/torture-powercut.img log=build/torture/vm-boot1.log pid q t0
+	shift
 	mkdir -p build/torture build/vm
 	rm -f "$img"
 	t0=$(date +%s)
-	scripts/vm.sh --timeout 600 --disk "$img" -- bash scripts/torture.sh powercut-load "$seed" >"$log" 2>&1 &
+	scripts/vm.sh --timeout 1500 --disk "$img" -- "$@" >"$log" 2>&1 &
 	pid=$!
 	while kill -0 $pid 2>/dev/null && ! grep -q '^TORTURE-POWERCUT-NOW' "$log"; do sleep 1; done
+	grep -E '^(ok|not ok|#|torture-run|1\.\.)' "$log" | grep -v 'waiting for the power cut'
 	if ! grep -q '^TORTURE-POWERCUT-NOW' "$log"; then
 		wait $pid
 		tail -n 40 "$log" | sed 's/^/# /'
@@ -563,23 +589,22 @@ t_powercut() {
 		return 1
 	fi
 	# QEMU is vm.sh's grandchild (vm.sh -> timeout -> qemu): kill it alone
-	rnd 10; sleep "0.$R"
 	# (by parent: pgrep matches at most 15 characters of a name)
+	rnd 10; sleep "0.$R"
 	for q in $(pgrep -P "$(pgrep -P $pid -x timeout)"); do
 		kill -KILL "$q"
 		t_msg "power cut: QEMU $q killed $(($(date +%s) - t0)) s after the boot"
 	done
 	wait $pid 2>/dev/null
-	grep -E '^# torture|^torture|powercut' "$log" | sed 's/^#* */# /'
-	scripts/vm.sh --timeout 600 --disk "$img" -- bash scripts/torture.sh powercut-check "$seed" >build/torture/powercut-2.log 2>&1
-	grep -E '^torture-run|^#   |^# torture|powercut' build/torture/powercut-2.log
-	if grep -q '^torture-run .*result=pass' build/torture/powercut-2.log; then
+	scripts/vm.sh --timeout 600 --disk "$img" -- bash scripts/torture.sh powercut-check "$seed" >build/torture/vm-boot2.log 2>&1
+	grep -E '^torture-run|^#   |^# torture|^# truth-layer vm-|powercut' build/torture/vm-boot2.log
+	if grep -q '^torture-run .*result=pass' build/torture/vm-boot2.log; then
 		echo "ok - power cut seed=$seed: every acknowledged write survived ($(($(date +%s) - t0)) s)"
 		rm -f "$img"
 		return 0
 	fi
-	tail -n 60 build/torture/powercut-2.log | sed 's/^/# /'
-	echo "not ok - power cut seed=$seed (disk image kept: $img; logs build/torture/powercut-*.log)"
+	tail -n 60 build/torture/vm-boot2.log | sed 's/^/# /'
+	echo "not ok - power cut seed=$seed (disk image kept: $img; logs build/torture/vm-boot*.log)"
 	return 1
 }
 
@@ -627,14 +652,15 @@ t_summary() {
 # "# torture-series" lines: the campaign adds everything up into one.
 t_vm_part() {
 	local vs=$1 pc=$2
-	scripts/vm.sh --timeout $((T_VM_RUNS * (T_DUR + 90) + 180)) -- \
-		bash scripts/torture.sh --mode vm --runs "$T_VM_RUNS" --duration "$T_DUR" --seed "$vs" 2>&1 |
-		grep -E '^(ok|not ok|#|torture-run|1\.\.)'
-	if [ "${PIPESTATUS[0]}" != 0 ]; then
-		echo "# torture-series vm-boot: pass 0 fail 1"
+	if [ $T_NO_PC = 1 ]; then
+		scripts/vm.sh --timeout $((T_VM_RUNS * (T_DUR + 120) + 180)) -- \
+			bash scripts/torture.sh --mode vm --runs "$T_VM_RUNS" --duration "$T_DUR" --seed "$vs" 2>&1 |
+			grep -E '^(ok|not ok|#|torture-run|1\.\.)'
+		[ "${PIPESTATUS[0]}" = 0 ] || echo "# torture-series vm-boot: pass 0 fail 1"
+		return 0
 	fi
-	[ $T_NO_PC = 1 ] && return 0
-	if t_powercut "$pc"; then
+	if t_powercut "$pc" bash scripts/torture.sh --mode vm --runs "$T_VM_RUNS" \
+		--duration "$T_DUR" --seed "$vs" --then-powercut "$pc"; then
 		echo "# torture-series powercut: pass 1 fail 0"
 	else
 		echo "# torture-series powercut: pass 0 fail 1"
@@ -654,7 +680,7 @@ t_campaign() {
 		(t_vm_part $((T_SEED + 10000)) $((T_SEED + 20000)) | sed 's/^# truth-layer torture-/# torture-series /; s/^# truth-layer vm-/# torture-series vm-/' >$dir/vm.log 2>&1) &
 		vmpid=$!
 	fi
-	T_MODE=host T_SEED=$T_SEED t_series 2>&1 | sed 's/^# truth-layer torture-/# torture-series /' | tee $dir/host.log
+	T_MODE=host T_SEED=$T_SEED T_LANES=2 t_series 2>&1 | sed -u 's/^# truth-layer torture-/# torture-series /' | tee $dir/host.log
 	if [ -n "$vmpid" ]; then
 		t_msg "host series done after $(($(date +%s) - t0)) s; waiting for the VM"
 		wait $vmpid
@@ -700,18 +726,20 @@ while [ $# -gt 0 ]; do
 	--nodes) T_NODES=$2; shift 2 ;;
 	--no-vm) T_NO_VM=1; shift ;;
 	--no-powercut) T_NO_PC=1; shift ;;
+	--then-powercut) T_THEN_PC=$2; shift 2 ;;
+	--lanes) T_LANES=$2; shift 2 ;;
 	-h | --help) sed -n '3,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "torture: unknown argument '$1' (--help)" >&2; exit 2 ;;
 	esac
 done
 case "$T_MODE" in host | vm) ;; *) echo "torture: --mode host|vm" >&2; exit 2 ;; esac
-case "$T_RUNS$T_DUR$T_VM_RUNS" in *[!0-9]*) echo "torture: --runs, --vm-runs and --duration take whole numbers" >&2; exit 2 ;; esac
+case "$T_RUNS$T_DUR$T_VM_RUNS$T_LANES" in *[!0-9]*) echo "torture: --runs, --vm-runs and --duration take whole numbers" >&2; exit 2 ;; esac
 case "${T_NODES:-3}" in 3 | 5) ;; *) echo "torture: --nodes 3|5" >&2; exit 2 ;; esac
 t_need
 if [ "$cmd" = campaign ]; then t_campaign; exit; fi
 if [ "$cmd" = powercut ]; then
 	[ -n "$T_SEED" ] || T_SEED=$((RANDOM % 100000))
-	t_powercut "$T_SEED"
+	t_powercut "$T_SEED" bash scripts/torture.sh powercut-load "$T_SEED"
 	exit
 fi
 loaded=0
@@ -721,5 +749,7 @@ if [ "$T_MODE" = vm ] && [ ! -d /sys/module/truth ]; then
 fi
 t_series
 rc=$?
+# the VM boot of a campaign ends in the power cut's load (the host kills it)
+[ -n "$T_THEN_PC" ] && t_pc_load "$T_THEN_PC"
 [ $loaded = 1 ] && rmmod truth 2>/dev/null
 exit $rc

@@ -292,6 +292,9 @@ t_step() {
 	# seeds with two steps or more each go on where the last stopped), so
 	# short series still apply every kind; the others are random
 	pick=("${kinds[$(((T_RUN_SEED * 2 + T_STEPS) % ${#kinds[@]}))]}")
+	# the first step takes the next kind too: a run the emulated VM gives
+	# time for one step only still covers two
+	[ $T_STEPS = 0 ] && pick+=("${kinds[$(((T_RUN_SEED * 2 + 1) % ${#kinds[@]}))]}")
 	T_STEPS=$((T_STEPS + 1))
 	rnd 10
 	n=1

@@ -105,13 +105,13 @@ help:
 	@echo '  sparse         sparse over the module'
 	@echo '  install        truthctl and truth.ko into DESTDIR/PREFIX and /lib/modules'
 	@echo '  dkms-install   register, build and install truth.ko with DKMS'
-	@echo '  torture        long randomised runs (SEEDS=N)'
+	@echo '  torture        long randomised runs: Raft simulator (SEEDS=N), fault campaign (RUNS=N, DURATION=S)'
 	@echo '  bench          benchmarks (tables of ratios against peers)'
 	@echo '  bench-clock    clock-sync epsilon vs chrony in the VM (table with ratios)'
 	@echo '  bench-fastpath in the VM: ACKs counted in the kernel vs a user-space counter (ACKS=N)'
 	@echo '  clean          remove build products'
 	@echo 'Variables: KDIR=<kernel build dir> (default Debian 6.12 cloud headers),'
-	@echo '  W=1 (extra kernel warnings), VM_TIMEOUT=<s>, SEEDS=<n>'
+	@echo '  W=1 (extra kernel warnings), VM_TIMEOUT=<s>, SEEDS=<n>, RUNS=<n>, DURATION=<s>'
 
 deps:
 	@scripts/deps.sh
@@ -205,8 +205,13 @@ check-vm: all
 check-harness: all
 	@scripts/check.sh harness
 
+# torture: the Raft simulator's randomised tests with SEEDS seeds (default
+# 100000; SEEDS=0 skips them) and the fault campaign of real clusters with
+# RUNS host runs and as many VM runs plus a power cut (default 10; RUNS=0
+# skips it), DURATION s each (default 30); Documentation/torture.md
 torture: all
-	@SEEDS=$(or $(SEEDS),100000) scripts/check.sh torture
+	@SEEDS=$(or $(SEEDS),100000) RUNS=$(or $(RUNS),10) DURATION=$(or $(DURATION),30) \
+		scripts/check.sh torture
 
 bench: all
 	@scripts/bench.sh

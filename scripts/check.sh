@@ -10,7 +10,9 @@
 #            the kernel log after each program and after the run
 #   harness  self-tests of the VM harness (selftests/harness): a failing test,
 #            a kernel WARNING, a panic and a hang in the VM must each fail
-#   torture  the host layer with SEEDS randomised seeds (default 100000)
+#   torture  the host layer with SEEDS randomised seeds (default 100000), then
+#            the fault campaign with RUNS runs of DURATION s (scripts/torture.sh)
+#   (all also runs a short fault campaign, layer "campaign")
 #
 # Every layer prints TAP and one line "# truth-layer NAME: pass P fail F skip S";
 # this script sums those lines and ends with "N passed, N failed[, N skipped]".
@@ -52,11 +54,24 @@ case "$what" in
 all|harness)
 	run_layer harness scripts/run-tests.sh harness selftests/harness ;;
 esac
+# the fault campaign (Documentation/torture.md): a short one in every
+# `make check` (21 randomised runs: 16 on the host in user-space mode, 4 in
+# the VM with the fast path, and the power cut), longer ones in `make torture`
+case "$what" in
+all)
+	run_layer campaign scripts/torture.sh campaign --runs 16 --vm-runs 4 --duration 10 ;;
+esac
 case "$what" in
 torture)
 	# many seeds per program: the per-program limit of run-tests.sh is raised
-	TRUTH_SEEDS=${SEEDS:-100000} TRUTH_TEST_TIMEOUT=${TRUTH_TEST_TIMEOUT:-14400} run_layer torture \
-		scripts/run-tests.sh torture build/selftests/host ;;
+	if [ "${SEEDS:-100000}" != 0 ]; then
+		TRUTH_SEEDS=${SEEDS:-100000} TRUTH_TEST_TIMEOUT=${TRUTH_TEST_TIMEOUT:-14400} \
+			run_layer torture scripts/run-tests.sh torture build/selftests/host
+	fi
+	if [ "${RUNS:-10}" != 0 ]; then
+		run_layer campaign scripts/torture.sh campaign --runs "${RUNS:-10}" \
+			--vm-runs "${RUNS:-10}" --duration "${DURATION:-30}"
+	fi ;;
 esac
 [ ${#layers[@]} -gt 0 ] || { echo "check: unknown layer '$what'" >&2; exit 2; }
 

@@ -302,6 +302,22 @@ struct truth_clock *truth_probe_estimator(struct truth_probe *e);
 void truth_probe_get_stats(const struct truth_probe *e,
 			   struct truth_probe_stats *st);
 
+/*
+ * An external reference (the local chrony): at some moment between local
+ * readings @l1 and @l2 the reference clock was within @bound ns of true
+ * time.  The engine reads the reference clock now and counts it as one
+ * more source (TRUTH_CLOCK_REF_EXTERNAL), widened by how far the reference
+ * can have moved since @l1 (ref_slew_ppb + max drift).  Configure it first
+ * so that it counts in the quorum while absent; _unset when the source
+ * says it is not synchronised (it then stops counting as a candidate, but
+ * still counts in the quorum).  Anchors and external references make the
+ * engine select at least every poll, with or without exchanges.
+ */
+void truth_probe_external_configure(struct truth_probe *e, bool on);
+int truth_probe_set_external(struct truth_probe *e, uint64_t bound,
+			     int64_t l1, int64_t l2);
+void truth_probe_external_unset(struct truth_probe *e);
+
 /* The error this node claims for its reference clock now (the index). */
 uint64_t truth_probe_claim(struct truth_probe *e);
 

@@ -20,6 +20,9 @@
 
 #define REPLY_COOKIE	(1ULL << 63)	/* cookies of replies (else probe ids) */
 
+struct truth_probe;
+static int update(struct truth_probe *e);
+
 struct probe_peer {
 	bool used;			/* slot holds a peer */
 	bool paused;			/* configured, not polled */
@@ -146,32 +149,32 @@ struct truth_probe *truth_probe_new(const struct truth_probe_config *cfg,
 }
 
 int truth_probe_set_external(struct truth_probe *e, uint64_t bound,
-			     int64_t l1, int64_t l2)
+			     int64_t l1, int64_t l2, int64_t ref, int64_t lr1,
+			     int64_t lr2)
 {
 	struct truth_clock_interval iv;
 	uint64_t g, slew;
-	int64_t l3, l4, r;
 
-	if (l2 < l1)
+	if (l2 < l1 || lr2 < lr1 || lr1 < l1)
 		return -EINVAL;
 	e->ext = true;
-	l3 = truth_probe_local_now(e);
-	r = e->clk.ref_now(e->clk.arg);
-	l4 = truth_probe_local_now(e);
 	/*
 	 * At some t* in [l1, l2] |true - ref| <= bound.  ref - local moves
 	 * by at most the reference's slew plus the local drift between t*
-	 * and the reading r (in [l3, l4]); true - local, aged back from t*
-	 * to l1, by the local drift over l2 - l1.
+	 * and the reading @ref (local in [lr1, lr2]); true - local, aged
+	 * back from t* to l1, by the local drift over l2 - l1.
 	 */
 	slew = (uint64_t)e->clk.ref_slew_ppb + e->cfg.clock.max_drift_ppb;
-	g = truth_clockbound_growth(truth_clockbound_absdiff(l4, l1),
+	g = truth_clockbound_growth(truth_clockbound_absdiff(lr2, l1),
 				    slew > UINT32_MAX ? UINT32_MAX : (uint32_t)slew) +
 	    truth_clockbound_growth(truth_clockbound_absdiff(l2, l1),
 				    e->cfg.clock.max_drift_ppb);
-	iv.lo = truth_clockbound_sub_u(truth_clockbound_sub_u(r - l4, bound), g);
-	iv.hi = truth_clockbound_add_u(truth_clockbound_add_u(r - l3, bound), g);
-	return truth_clock_ref_set(e->est, TRUTH_CLOCK_REF_EXTERNAL, &iv, l1);
+	iv.lo = truth_clockbound_sub_u(truth_clockbound_sub_u(ref - lr2, bound), g);
+	iv.hi = truth_clockbound_add_u(truth_clockbound_add_u(ref - lr1, bound), g);
+	if (truth_clock_ref_set(e->est, TRUTH_CLOCK_REF_EXTERNAL, &iv, l1))
+		return -EINVAL;
+	update(e);	/* a new source value: select now, not at the next poll */
+	return 0;
 }
 
 void truth_probe_external_configure(struct truth_probe *e, bool on)

@@ -305,9 +305,11 @@ void truth_probe_get_stats(const struct truth_probe *e,
 /*
  * An external reference (the local chrony): at some moment between local
  * readings @l1 and @l2 the reference clock was within @bound ns of true
- * time.  The engine reads the reference clock now and counts it as one
- * more source (TRUTH_CLOCK_REF_EXTERNAL), widened by how far the reference
- * can have moved since @l1 (ref_slew_ppb + max drift).  Configure it first
+ * time; @ref is a reading of the reference clock taken between local
+ * readings @lr1 >= l1 and @lr2 (right after the answer: the bound is
+ * widened by how far the reference can have moved from l1 to lr2,
+ * ref_slew_ppb + max drift).  It counts as one more source
+ * (TRUTH_CLOCK_REF_EXTERNAL) and the engine selects at once.  Configure it first
  * so that it counts in the quorum while absent; _unset when the source
  * says it is not synchronised (it then stops counting as a candidate, but
  * still counts in the quorum).  Anchors and external references make the
@@ -315,7 +317,8 @@ void truth_probe_get_stats(const struct truth_probe *e,
  */
 void truth_probe_external_configure(struct truth_probe *e, bool on);
 int truth_probe_set_external(struct truth_probe *e, uint64_t bound,
-			     int64_t l1, int64_t l2);
+			     int64_t l1, int64_t l2, int64_t ref, int64_t lr1,
+			     int64_t lr2);
 void truth_probe_external_unset(struct truth_probe *e);
 
 /* The error this node claims for its reference clock now (the index). */

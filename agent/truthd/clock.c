@@ -195,6 +195,11 @@ int clock_open(struct truthd *d)
 			   clock_timer, d);
 	if (ret)
 		return ret;
+	if (d->conf.clock_reference_chrony) {
+		ret = clock_chrony_open(d);
+		if (ret)
+			return ret;
+	}
 	d->tp.probe = clock_on_probe;
 	d->tp.probe_ctx = d;
 	log_info("clock: page %s, %s timestamps, %s", d->conf.clock_page,
@@ -207,6 +212,7 @@ int clock_open(struct truthd *d)
 void clock_close(struct truthd *d)
 {
 	d->tp.probe = NULL;
+	clock_chrony_close(d);
 	if (d->clk.engine)
 		truth_probe_set_page(d->clk.engine, NULL);
 	truth_probe_free(d->clk.engine);
@@ -356,4 +362,19 @@ void clock_info(struct truthd *d, struct truth_resp_out *o)
 		d->conf.clock_page, (unsigned long long)ps.samples,
 		(unsigned long long)ps.lost, (unsigned long long)ps.tx_stamps,
 		est.sources, est.candidates, ft);
+	if (d->conf.clock_reference_chrony) {
+		static const char *const sel[] = { "unused", "truechimer", "falseticker" };
+		uint32_t rs = truth_clock_ref_state(c, TRUTH_CLOCK_REF_EXTERNAL);
+
+		truth_resp_out_printf(o,
+			"clock_reference:chrony\r\nclock_reference_state:%s\r\n"
+			"clock_reference_selection:%s\r\nclock_reference_bound_ns:%llu\r\n"
+			"clock_reference_readings:%llu\r\nclock_reference_error:%s\r\n",
+			clock_chrony_state_name(d->clk.chrony.state),
+			rs < 3 ? sel[rs] : "?",
+			(unsigned long long)d->clk.chrony.bound,
+			(unsigned long long)d->clk.chrony.readings, d->clk.chrony.why);
+	} else {
+		truth_resp_out_printf(o, "clock_reference:none\r\n");
+	}
 }

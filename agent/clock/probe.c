@@ -509,6 +509,9 @@ static void complete(struct truth_probe *e, struct inflight *f, bool followup)
 	s.delay = (s.x.t4 - s.x.t1) - (s.x.t3 - s.x.t2);
 	f->used = false;
 	e->st.samples++;
+	for (p = 0; p < 4; p++)
+		if (f->src[p] < __TRUTH_WIRE_TSRC_MAX)
+			e->st.src[p][f->src[p]]++;
 	s.result = truth_clock_add_sample(e->est, s.peer, &s.x);
 	if (s.result)
 		e->st.refused++;

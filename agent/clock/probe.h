@@ -223,6 +223,8 @@ struct truth_probe_stats {
 	uint64_t refused;		/* ...and refused as impossible */
 	uint64_t tx_stamps;		/* TX times that upgraded a timestamp */
 	uint64_t outbox_full;		/* datagrams dropped: outbox full */
+	/* samples by the source of each timestamp: [T1..T4][enum truth_wire_tsrc] */
+	uint64_t src[4][__TRUTH_WIRE_TSRC_MAX];
 };
 
 /* A datagram to send. */

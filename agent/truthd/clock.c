@@ -132,6 +132,35 @@ static void clock_on_probe(void *ctx, const struct truth_wire_msg *m,
 	clock_flush(d);
 }
 
+/*
+ * Test hooks: after every sample, check that the host's CLOCK_REALTIME
+ * (true time in a test whose nodes share the host clock; the test skew is
+ * not applied) is inside the bound.  Read between two local readings l1,
+ * l2: earliest and latest only grow with the local reading, so a bound
+ * that holds at the instant of the read gives earliest(l1) <= R <=
+ * latest(l2); a failure proves a violation.
+ */
+static void clock_check_sample(void *arg, const struct truth_probe_sample *s)
+{
+	struct truthd *d = arg;
+	struct truth_clock_now a, b;
+	int64_t l1, l2, r;
+
+	l1 = truth_probe_local_now(d->clk.engine);
+	r = read_realtime();
+	l2 = truth_probe_local_now(d->clk.engine);
+	truth_probe_now_at(d->clk.engine, l1, &a);
+	truth_probe_now_at(d->clk.engine, l2, &b);
+	if (a.status == TRUTH_CLOCK_UNKNOWN)
+		return;
+	d->clk.checked++;
+	if (a.earliest <= r && r <= b.latest)
+		d->clk.contained++;
+	else
+		log_warn("clock: TEST check: CLOCK_REALTIME %lld outside [%lld, %lld]",
+			 (long long)r, (long long)a.earliest, (long long)b.latest);
+}
+
 static void clock_timer(struct truth_ev *ev, uint32_t events)
 {
 	struct truthd *d = ev->arg;
@@ -158,6 +187,12 @@ int clock_open(struct truthd *d)
 	cfg.group = d->conf.group_id;
 	cfg.two_step = d->clk.sock.tx_stamps;
 	cfg.self_error = d->conf.clock_anchor_ns;
+	/*
+	 * truth.ko's ingress hook writes a probe's receive trailer (TSRC_TC)
+	 * once the fast path is attached; without it the trailer is not
+	 * believed (anyone on the path could write it: it is not MACed)
+	 */
+	cfg.tc_stamps = d->fp != NULL;
 	skew = clock_skew(d);
 	/* with test_hooks the drift may change at run time up to the limit */
 	max_drift = d->conf.test_hooks ? TRUTH_PROBE_SKEW_MAX_DRIFT_PPM :
@@ -202,8 +237,11 @@ int clock_open(struct truthd *d)
 	}
 	d->tp.probe = clock_on_probe;
 	d->tp.probe_ctx = d;
-	log_info("clock: page %s, %s timestamps, %s", d->conf.clock_page,
+	if (d->conf.test_hooks)
+		truth_probe_set_sample_cb(d->clk.engine, clock_check_sample, d);
+	log_info("clock: page %s, %s timestamps%s, %s", d->conf.clock_page,
 		 d->clk.sock.rx_stamps ? "kernel" : "user",
+		 cfg.tc_stamps ? " (tc receive times from the fast path)" : "",
 		 cfg.self_error ? "anchor" : "deriving from peers");
 	clock_flush(d);
 	return 0;
@@ -362,6 +400,19 @@ void clock_info(struct truthd *d, struct truth_resp_out *o)
 		d->conf.clock_page, (unsigned long long)ps.samples,
 		(unsigned long long)ps.lost, (unsigned long long)ps.tx_stamps,
 		est.sources, est.candidates, ft);
+	truth_resp_out_printf(o,
+		"clock_rx_src_tc:%llu\r\nclock_rx_src_so:%llu\r\nclock_rx_src_user:%llu\r\n"
+		"clock_tx_src_tc:%llu\r\nclock_tx_src_so:%llu\r\nclock_tx_src_user:%llu\r\n",
+		(unsigned long long)ps.src[3][TRUTH_WIRE_TSRC_TC],
+		(unsigned long long)ps.src[3][TRUTH_WIRE_TSRC_SOCKET],
+		(unsigned long long)ps.src[3][TRUTH_WIRE_TSRC_USER],
+		(unsigned long long)ps.src[0][TRUTH_WIRE_TSRC_TC],
+		(unsigned long long)ps.src[0][TRUTH_WIRE_TSRC_SOCKET],
+		(unsigned long long)ps.src[0][TRUTH_WIRE_TSRC_USER]);
+	if (d->conf.test_hooks)
+		truth_resp_out_printf(o, "clock_test_checked:%llu\r\nclock_test_contained:%llu\r\n",
+				      (unsigned long long)d->clk.checked,
+				      (unsigned long long)d->clk.contained);
 	if (d->conf.clock_reference_chrony) {
 		static const char *const sel[] = { "unused", "truechimer", "falseticker" };
 		uint32_t rs = truth_clock_ref_state(c, TRUTH_CLOCK_REF_EXTERNAL);

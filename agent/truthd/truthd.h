@@ -150,6 +150,7 @@ struct truthd {
 		struct clock_chrony chrony;	/* clock_reference = chrony */
 		struct truth_probe_skew skew;	/* test-only skew of REALTIME */
 		bool skew_ready;		/* skew initialised (first read) */
+		uint64_t checked, contained;	/* test hooks: true time in the bound */
 		struct truth_tsock sock;	/* timestamps on tp.fd */
 		struct truth_clockbound_page *page;
 		int timerfd;			/* one-shot, at the engine's deadline */

@@ -98,6 +98,7 @@ static void clock_flush(struct truthd *d)
 
 	while (truth_probe_next(d->clk.engine, &o) > 0)
 		clock_send(d, &o);
+	clock_discipline_tick(d);
 	dl = truth_probe_deadline(d->clk.engine);
 	if (dl == INT64_MAX)
 		return;
@@ -230,6 +231,7 @@ int clock_open(struct truthd *d)
 			   clock_timer, d);
 	if (ret)
 		return ret;
+	clock_discipline_open(d);
 	if (d->conf.clock_reference_chrony) {
 		ret = clock_chrony_open(d);
 		if (ret)
@@ -409,6 +411,14 @@ void clock_info(struct truthd *d, struct truth_resp_out *o)
 		(unsigned long long)ps.src[0][TRUTH_WIRE_TSRC_TC],
 		(unsigned long long)ps.src[0][TRUTH_WIRE_TSRC_SOCKET],
 		(unsigned long long)ps.src[0][TRUTH_WIRE_TSRC_USER]);
+	truth_resp_out_printf(o, "clock_discipline:%s\r\n",
+			      clock_discipline_state_name(d->clk.disc.state));
+	if (d->clk.disc.state != DISC_OFF)
+		truth_resp_out_printf(o,
+			"clock_discipline_offset_ns:%lld\r\nclock_discipline_adjustments:%llu\r\n"
+			"clock_discipline_reason:%s\r\n",
+			(long long)d->clk.disc.offset,
+			(unsigned long long)d->clk.disc.adjustments, d->clk.disc.why);
 	if (d->conf.test_hooks)
 		truth_resp_out_printf(o, "clock_test_checked:%llu\r\nclock_test_contained:%llu\r\n",
 				      (unsigned long long)d->clk.checked,

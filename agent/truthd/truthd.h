@@ -84,6 +84,19 @@ struct clock_chrony {
 	char logged[256];		/* last reason logged */
 };
 
+/* Steering CLOCK_REALTIME (clock_discipline.c). */
+enum { DISC_OFF, DISC_ON, DISC_REFUSED };
+
+struct clock_discipline {
+	int state;			/* DISC_* */
+	int64_t last;			/* local time of the last check */
+	int64_t offset;			/* wall clock - estimate, last seen, ns */
+	uint64_t epsilon;		/* the estimate's half-width then */
+	uint64_t adjustments;		/* slews handed to the kernel */
+	bool too_far;			/* over the limit: refused to step */
+	char why[200];			/* why refused */
+};
+
 /* The fdatasync thread (durable.c). */
 struct sync_thread {
 	pthread_t th;
@@ -148,6 +161,7 @@ struct truthd {
 		struct truth_probe *engine;
 		struct truth_probe_clock clk;
 		struct clock_chrony chrony;	/* clock_reference = chrony */
+		struct clock_discipline disc;	/* clock_discipline = on */
 		struct truth_probe_skew skew;	/* test-only skew of REALTIME */
 		bool skew_ready;		/* skew initialised (first read) */
 		uint64_t checked, contained;	/* test hooks: true time in the bound */
@@ -232,6 +246,10 @@ const char *clock_status_name(uint32_t status);
 int64_t truthd_realtime_ns(struct truthd *d);
 /* A kernel timestamp (CLOCK_REALTIME ns) on the node's wall clock (skewed). */
 int64_t truthd_stamp_ns(struct truthd *d, int64_t stamp);
+/* clock_discipline.c */
+void clock_discipline_open(struct truthd *d);
+void clock_discipline_tick(struct truthd *d);
+const char *clock_discipline_state_name(int st);
 /* clock_chrony.c */
 int clock_chrony_open(struct truthd *d);
 void clock_chrony_close(struct truthd *d);

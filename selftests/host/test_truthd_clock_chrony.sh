@@ -12,9 +12,10 @@
 #    is true time here, so chrony's claim is true: truthd, whose only
 #    source is chrony, turns synchronised; TIME.NOW holds CLOCK_REALTIME;
 #    INFO clock_reference_state ok, selection truechimer.
-# 2. chronyd restarted without any source: "Not synchronised": truthd logs
+# 2. clock_discipline = on with that chronyd running: refused, logged.
+# 3. chronyd restarted without any source: "Not synchronised": truthd logs
 #    it, INFO says unsynchronised with chronyd's leap status.
-# 3. chronyd stopped: absent, logged with chronyc's own message.
+# 4. chronyd stopped: absent, logged with chronyc's own message.
 # Needs root (netns) and chrony (scripts/deps.sh); SKIPs without.
 . "$(dirname "$0")/../lib/tap.sh"
 
@@ -41,14 +42,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
-tap_plan 6
+tap_plan 7
 why=""
 [ "$(id -u)" = 0 ] || why="needs root (a network namespace for chronyd)"
 command -v chronyd >/dev/null && command -v chronyc >/dev/null ||
 	why="chrony not installed (scripts/deps.sh)"
 command -v redis-cli >/dev/null || why="redis-cli not installed (scripts/deps.sh)"
 if [ -n "$why" ]; then
-	for i in $(seq 6); do tap_skip "case $i" "$why"; done
+	for i in $(seq 7); do tap_skip "case $i" "$why"; done
 	exit 0
 fi
 info() { redis-cli -p $base INFO truth 2>/dev/null | tr -d '\r' | sed -n "s/^$1://p"; }
@@ -133,6 +134,28 @@ done
 tap_diag "largest epsilon $maxeps ns; chrony's bound $(info clock_reference_bound_ns) ns; readings $(info clock_reference_readings)"
 [ $bad = 0 ] && tap_ok "TIME.NOW holds CLOCK_REALTIME (20 calls)" ||
 	tap_fail "TIME.NOW holds CLOCK_REALTIME ($bad of 20 wrong)"
+
+# clock_discipline = on while chronyd runs: refused, logged.  This node
+# has no source at all (no anchor, no reference), so even a detection
+# that failed could never adjust the host clock: it is never synchronised.
+sed -e "s/^clock_reference = chrony/clock_discipline = on/" -e "s/$base/$((base + 2))/" \
+	-e "s/$((base + 1))/$((base + 3))/g" -e "s|$dir/d\$|$dir/d2|" "$dir/n.conf" > "$dir/n2.conf"
+"$TRUTHD" --config "$dir/n2.conf" 2>>"$dir/log2" &
+pid2=$!
+st=""
+for _i in $(seq 50); do
+	st=$(redis-cli -p $((base + 2)) INFO truth 2>/dev/null | tr -d '\r' | sed -n 's/^clock_discipline://p')
+	[ -n "$st" ] && break
+	sleep 0.1
+done
+reason=$(redis-cli -p $((base + 2)) INFO truth 2>/dev/null | tr -d '\r' | sed -n 's/^clock_discipline_reason://p')
+kill -TERM $pid2; wait $pid2
+if [ "$st" = refused ] && echo "$reason" | grep -q "chronyd (pid [0-9]*) is running" &&
+   grep -q "clock: discipline refused: chronyd (pid [0-9]*) is running; truthd does not steer CLOCK_REALTIME" "$dir/log2"; then
+	tap_ok "clock_discipline = on with chronyd running: refused, logged ($reason)"
+else
+	tap_fail "clock_discipline refused with chronyd running ('$st' '$reason')"; tap_diag "$(tail -3 "$dir/log2")"
+fi
 
 stop_chronyd
 start_chronyd ""

@@ -137,7 +137,18 @@ struct truth_probe_skew {
 	int64_t t0;			/* REALTIME the drift counts from */
 	int64_t carried;		/* drift accumulated before t0, ns */
 	uint32_t slew_ppb;		/* REALTIME slew bound for conversions */
+	/*
+	 * != 0: the clock under the skew is not REALTIME but RAW + raw_base
+	 * (a clock nothing can slew or step: a test disciplining REALTIME
+	 * keeps an independent reference); REALTIME stamps are moved onto it
+	 * through a REALTIME/RAW reading pair (sub-microsecond here).
+	 */
+	int64_t raw_base;
 };
+/* The clock under the skew now: REALTIME, or RAW + raw_base. */
+int64_t truth_probe_skew_base_now(const struct truth_probe_skew *s);
+/* A CLOCK_REALTIME kernel stamp on that clock. */
+int64_t truth_probe_skew_base_stamp(const struct truth_probe_skew *s, int64_t stamp);
 
 /* The skewed reading of REALTIME reading (or kernel stamp) @real. */
 int64_t truth_probe_skew_apply(const struct truth_probe_skew *s, int64_t real);

@@ -71,6 +71,7 @@ struct truth_conf {
 	int64_t test_clock_offset_ns;	/* ns added to CLOCK_REALTIME */
 	int32_t test_clock_drift_ppm;	/* the skewed clock runs this much fast */
 	bool test_hooks;		/* TRUTH.DEBUG allowed */
+	bool test_clock_raw;		/* the wall clock follows RAW, not REALTIME */
 	unsigned int given;		/* required keys seen (REQ_* in conf.c) */
 };
 

@@ -44,6 +44,12 @@ static struct truth_probe_skew *clock_skew(struct truthd *d)
 		memset(s, 0, sizeof(*s));
 		s->slew_ppb = TRUTH_PROBE_REALTIME_SLEW_PPB;
 		s->t0 = read_realtime();
+		if (d->conf.test_clock_raw) {
+			struct timespec ts;
+
+			clock_gettime(CLOCK_MONOTONIC_RAW, &ts);
+			s->raw_base = s->t0 - ((int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
+		}
 		s->offset = d->conf.test_clock_offset_ns;
 		s->drift_ppm = d->conf.test_clock_drift_ppm;
 		d->clk.skew_ready = true;
@@ -53,12 +59,16 @@ static struct truth_probe_skew *clock_skew(struct truthd *d)
 
 int64_t truthd_realtime_ns(struct truthd *d)
 {
-	return truth_probe_skew_apply(clock_skew(d), read_realtime());
+	struct truth_probe_skew *s = clock_skew(d);
+
+	return truth_probe_skew_apply(s, truth_probe_skew_base_now(s));
 }
 
 int64_t truthd_stamp_ns(struct truthd *d, int64_t stamp)
 {
-	return truth_probe_skew_apply(clock_skew(d), stamp);
+	struct truth_probe_skew *s = clock_skew(d);
+
+	return truth_probe_skew_apply(s, truth_probe_skew_base_stamp(s, stamp));
 }
 
 static void clock_send(struct truthd *d, struct truth_probe_out *o)
@@ -336,7 +346,7 @@ static void debug_clock(struct truthd *d, struct truth_resp_session *s,
 			"ERR TRUTH.DEBUG CLOCK: drift_ppm must be an integer -100000..100000");
 		return;
 	}
-	truth_probe_skew_set(skew, read_realtime(), off, (int32_t)drift);
+	truth_probe_skew_set(skew, truth_probe_skew_base_now(skew), off, (int32_t)drift);
 	log_warn("clock: TEST skew set by TRUTH.DEBUG: offset %lld ns, drift %lld ppm",
 		 off, drift);
 	truth_resp_add_simple(&s->out, "OK");

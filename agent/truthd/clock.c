@@ -263,6 +263,7 @@ void clock_close(struct truthd *d)
 {
 	d->tp.probe = NULL;
 	clock_chrony_close(d);
+	clock_discipline_close(d);
 	if (d->clk.engine)
 		truth_probe_set_page(d->clk.engine, NULL);
 	truth_probe_free(d->clk.engine);

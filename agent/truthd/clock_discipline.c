@@ -104,6 +104,12 @@ void clock_discipline_open(struct truthd *d)
 	memset(c, 0, sizeof(*c));
 	if (!d->conf.clock_discipline)
 		return;
+	if (d->conf.clock_anchor_ns) {
+		/* its clock is vouched for from outside: steering it from the
+		 * cluster would be circular, and slewing would break the claim */
+		refuse(d, "this node is an anchor (clock_anchor_ns > 0)");
+		return;
+	}
 	other_discipline(why, sizeof(why));
 	if (why[0]) {
 		refuse(d, why);
@@ -168,6 +174,17 @@ void clock_discipline_tick(struct truthd *d)
 	}
 	c->adjustments++;
 	log_debug("clock: discipline: %lld ns off, slewing %ld us", (long long)off, slew);
+}
+
+/* A stopped truthd leaves no slew running behind it. */
+void clock_discipline_close(struct truthd *d)
+{
+	struct clock_discipline *c = &d->clk.disc;
+	struct timex tx = { .modes = ADJ_OFFSET_SINGLESHOT, .offset = 0 };
+
+	if (c->state == DISC_ON && c->adjustments && adjtimex(&tx) < 0)
+		log_warn("clock: discipline: cancelling the slew: %s", strerror(errno));
+	c->state = DISC_OFF;
 }
 
 const char *clock_discipline_state_name(int st)

@@ -249,6 +249,7 @@ int64_t truthd_stamp_ns(struct truthd *d, int64_t stamp);
 /* clock_discipline.c */
 void clock_discipline_open(struct truthd *d);
 void clock_discipline_tick(struct truthd *d);
+void clock_discipline_close(struct truthd *d);
 const char *clock_discipline_state_name(int st);
 /* clock_chrony.c */
 int clock_chrony_open(struct truthd *d);

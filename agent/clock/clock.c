@@ -45,14 +45,20 @@ struct clock_peer {
 	uint64_t resets;		/* flushes on contradiction */
 };
 
+/* A reference source (an anchor's own clock, the local chrony). */
+struct clock_ref {
+	bool configured;		/* counts in the quorum, present or not */
+	bool set;			/* has a value */
+	struct truth_clock_interval iv;	/* its offset interval at as_of */
+	int64_t as_of;			/* local time of iv */
+	uint32_t state;			/* enum truth_clock_peer_state */
+};
+
 struct truth_clock {
 	struct truth_clock_config cfg;	/* as given, validated */
 	struct clock_peer peers[TRUTH_CLOCK_MAX_PEERS]; /* slots */
 	uint32_t npeers;		/* used slots */
-	bool ref_set;			/* a reference source is configured */
-	struct truth_clock_interval ref; /* its offset interval at ref_as_of */
-	int64_t ref_as_of;		/* local time of ref */
-	uint32_t ref_state;		/* enum truth_clock_peer_state */
+	struct clock_ref refs[TRUTH_CLOCK_MAX_REFS]; /* reference sources */
 	struct truth_clock_estimate est; /* last agreement */
 };
 
@@ -274,20 +280,24 @@ int truth_clock_update(struct truth_clock *c, int64_t now)
 			owner[n++] = i;
 		}
 	}
-	c->ref_state = TRUTH_CLOCK_PEER_NONE;
-	if (c->ref_set && truth_clockbound_absdiff(now, c->ref_as_of) <=
-	    (uint64_t)cfg->max_sample_age) {
-		iv[n] = c->ref;
-		truth_clock_interval_age(&iv[n], c->ref_as_of, now,
-					 cfg->max_drift_ppb);
-		fresh[n] = c->ref_as_of;
-		owner[n++] = TRUTH_CLOCK_MAX_PEERS;
+	total = c->npeers;
+	for (i = 0; i < TRUTH_CLOCK_MAX_REFS; i++) {
+		struct clock_ref *r = &c->refs[i];
+
+		r->state = TRUTH_CLOCK_PEER_NONE;
+		total += r->configured;
+		if (!r->set || truth_clockbound_absdiff(now, r->as_of) >
+		    (uint64_t)cfg->max_sample_age)
+			continue;
+		iv[n] = r->iv;
+		truth_clock_interval_age(&iv[n], r->as_of, now, cfg->max_drift_ppb);
+		fresh[n] = r->as_of;
+		owner[n++] = TRUTH_CLOCK_MAX_PEERS + i;
 	}
 	if (!n)
 		return TRUTH_CLOCK_ENOENT;
 
 	/* quorum over the configured sources, present or not */
-	total = c->npeers + (c->ref_set ? 1 : 0);
 	need_min = cfg->min_sources ? cfg->min_sources : total / 2 + 1;
 	if (cfg->max_falsetickers < 0) {
 		truth_clock_marzullo(iv, n, &sel);
@@ -312,8 +322,8 @@ int truth_clock_update(struct truth_clock *c, int64_t now)
 		bad += !ok;
 		if (ok && (newest == INT64_MIN || fresh[i] > newest))
 			newest = fresh[i];
-		if (owner[i] == TRUTH_CLOCK_MAX_PEERS)
-			c->ref_state = st;
+		if (owner[i] >= TRUTH_CLOCK_MAX_PEERS)
+			c->refs[owner[i] - TRUTH_CLOCK_MAX_PEERS].state = st;
 		else
 			c->peers[owner[i]].state = st;
 	}
@@ -329,27 +339,60 @@ int truth_clock_update(struct truth_clock *c, int64_t now)
 	return 0;
 }
 
+int truth_clock_ref_configure(struct truth_clock *c, uint32_t slot,
+			      bool configured)
+{
+	if (slot >= TRUTH_CLOCK_MAX_REFS)
+		return TRUTH_CLOCK_EINVAL;
+	c->refs[slot].configured = configured;
+	if (!configured) {
+		c->refs[slot].set = false;
+		c->refs[slot].state = TRUTH_CLOCK_PEER_NONE;
+	}
+	return 0;
+}
+
+int truth_clock_ref_set(struct truth_clock *c, uint32_t slot,
+			const struct truth_clock_interval *offset, int64_t as_of)
+{
+	if (slot >= TRUTH_CLOCK_MAX_REFS || offset->lo > offset->hi)
+		return TRUTH_CLOCK_EINVAL;
+	c->refs[slot].configured = true;
+	c->refs[slot].set = true;
+	c->refs[slot].iv = *offset;
+	c->refs[slot].as_of = as_of;
+	return 0;
+}
+
+void truth_clock_ref_unset(struct truth_clock *c, uint32_t slot)
+{
+	if (slot >= TRUTH_CLOCK_MAX_REFS)
+		return;
+	c->refs[slot].set = false;
+	c->refs[slot].state = TRUTH_CLOCK_PEER_NONE;
+}
+
+uint32_t truth_clock_ref_state(const struct truth_clock *c, uint32_t slot)
+{
+	return slot < TRUTH_CLOCK_MAX_REFS ? c->refs[slot].state :
+	       TRUTH_CLOCK_PEER_NONE;
+}
+
 int truth_clock_set_reference(struct truth_clock *c,
 			      const struct truth_clock_interval *offset,
 			      int64_t as_of)
 {
-	if (offset->lo > offset->hi)
-		return TRUTH_CLOCK_EINVAL;
-	c->ref_set = true;
-	c->ref = *offset;
-	c->ref_as_of = as_of;
-	return 0;
+	return truth_clock_ref_set(c, TRUTH_CLOCK_REF_MAIN, offset, as_of);
 }
 
 void truth_clock_clear_reference(struct truth_clock *c)
 {
-	c->ref_set = false;
-	c->ref_state = TRUTH_CLOCK_PEER_NONE;
+	truth_clock_ref_configure(c, TRUTH_CLOCK_REF_MAIN, false);
 }
 
 uint32_t truth_clock_reference_state(const struct truth_clock *c)
 {
-	return c->ref_state;
+	return truth_clock_ref_state(c, TRUTH_CLOCK_REF_MAIN);
 }
 
 int truth_clock_peer_info(const struct truth_clock *c, uint32_t id,

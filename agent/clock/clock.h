@@ -38,7 +38,11 @@
 #include <truth/clockbound.h>
 
 #define TRUTH_CLOCK_MAX_PEERS		32	/* peers per clock */
-#define TRUTH_CLOCK_MAX_SOURCES		(TRUTH_CLOCK_MAX_PEERS + 1) /* + reference */
+#define TRUTH_CLOCK_MAX_REFS		2	/* reference sources besides peers */
+#define TRUTH_CLOCK_MAX_SOURCES		(TRUTH_CLOCK_MAX_PEERS + TRUTH_CLOCK_MAX_REFS)
+/* Reference slots: what truth_clock_set_reference() sets, and one more. */
+#define TRUTH_CLOCK_REF_MAIN		0	/* an anchor's own clock */
+#define TRUTH_CLOCK_REF_EXTERNAL	1	/* e.g. the local chrony */
 #define TRUTH_CLOCK_FILTER_LEN		8	/* samples kept per peer (NTP's) */
 #define TRUTH_CLOCK_NSEC		1000000000LL	/* ns per second */
 
@@ -236,6 +240,20 @@ int truth_clock_set_reference(struct truth_clock *c,
 			      const struct truth_clock_interval *offset,
 			      int64_t as_of);
 void truth_clock_clear_reference(struct truth_clock *c);
+
+/*
+ * Reference sources by slot (TRUTH_CLOCK_REF_*; the calls above are slot
+ * MAIN).  A configured slot counts in the quorum whether or not it has a
+ * value (as peers do), so a source that goes away cannot lower the bar;
+ * _set configures it too; _unset drops the value (the source says it is
+ * not synchronised), _configure(false) removes it from the quorum.
+ */
+int truth_clock_ref_configure(struct truth_clock *c, uint32_t slot,
+			      bool configured);
+int truth_clock_ref_set(struct truth_clock *c, uint32_t slot,
+			const struct truth_clock_interval *offset, int64_t as_of);
+void truth_clock_ref_unset(struct truth_clock *c, uint32_t slot);
+uint32_t truth_clock_ref_state(const struct truth_clock *c, uint32_t slot);
 
 /*
  * Select at local time @now: evaluate every source, find the agreement,

@@ -20,6 +20,9 @@
 
 #define REPLY_COOKIE	(1ULL << 63)	/* cookies of replies (else probe ids) */
 
+struct truth_probe;
+static int update(struct truth_probe *e);
+
 struct probe_peer {
 	bool used;			/* slot holds a peer */
 	bool paused;			/* configured, not polled */
@@ -65,6 +68,8 @@ struct truth_probe {
 	uint64_t next_reply;		/* next reply cookie */
 	uint64_t rng;			/* poll jitter */
 	struct truth_clockbound_page *page; /* published estimate, or NULL */
+	int64_t next_update;		/* local: re-select with reference sources */
+	bool ext;			/* an external reference is configured */
 	truth_probe_sample_fn cb;	/* sample callback */
 	void *cb_arg;
 	struct truth_probe_stats st;
@@ -141,6 +146,47 @@ struct truth_probe *truth_probe_new(const struct truth_probe_config *cfg,
 	e->next_id = ((uint64_t)clk->ref_now(clk->arg) & ~REPLY_COOKIE) | 1;
 	e->rng = ((uint64_t)cfg->self << 32) ^ e->next_id ^ 0x9e3779b97f4a7c15ULL;
 	return e;
+}
+
+int truth_probe_set_external(struct truth_probe *e, uint64_t bound,
+			     int64_t l1, int64_t l2, int64_t ref, int64_t lr1,
+			     int64_t lr2)
+{
+	struct truth_clock_interval iv;
+	uint64_t g, slew;
+
+	if (l2 < l1 || lr2 < lr1 || lr1 < l1)
+		return -EINVAL;
+	e->ext = true;
+	/*
+	 * At some t* in [l1, l2] |true - ref| <= bound.  ref - local moves
+	 * by at most the reference's slew plus the local drift between t*
+	 * and the reading @ref (local in [lr1, lr2]); true - local, aged
+	 * back from t* to l1, by the local drift over l2 - l1.
+	 */
+	slew = (uint64_t)e->clk.ref_slew_ppb + e->cfg.clock.max_drift_ppb;
+	g = truth_clockbound_growth(truth_clockbound_absdiff(lr2, l1),
+				    slew > UINT32_MAX ? UINT32_MAX : (uint32_t)slew) +
+	    truth_clockbound_growth(truth_clockbound_absdiff(l2, l1),
+				    e->cfg.clock.max_drift_ppb);
+	iv.lo = truth_clockbound_sub_u(truth_clockbound_sub_u(ref - lr2, bound), g);
+	iv.hi = truth_clockbound_add_u(truth_clockbound_add_u(ref - lr1, bound), g);
+	if (truth_clock_ref_set(e->est, TRUTH_CLOCK_REF_EXTERNAL, &iv, l1))
+		return -EINVAL;
+	update(e);	/* a new source value: select now, not at the next poll */
+	return 0;
+}
+
+void truth_probe_external_configure(struct truth_probe *e, bool on)
+{
+	e->ext = on;
+	truth_clock_ref_configure(e->est, TRUTH_CLOCK_REF_EXTERNAL, on);
+	e->next_update = truth_probe_local_now(e);
+}
+
+void truth_probe_external_unset(struct truth_probe *e)
+{
+	truth_clock_ref_unset(e->est, TRUTH_CLOCK_REF_EXTERNAL);
 }
 
 void truth_probe_free(struct truth_probe *e)
@@ -309,13 +355,26 @@ static void anchor_reference(struct truth_probe *e)
 	truth_clock_set_reference(e->est, &iv, l1);
 }
 
+/* Reference sources need no exchange: select on a timer too. */
+static bool local_sources(const struct truth_probe *e)
+{
+	return e->cfg.self_error || e->ext;
+}
+
 static int update(struct truth_probe *e)
 {
 	struct truth_clock_estimate est;
+	int64_t now;
 	int ret;
 
 	anchor_reference(e);
-	ret = truth_clock_update(e->est, truth_probe_local_now(e));
+	now = truth_probe_local_now(e);
+	/*
+	 * An anchor alone (a one-member group) or with a reference has
+	 * sources without any exchange; select at least every poll
+	 */
+	e->next_update = now + e->cfg.poll;
+	ret = truth_clock_update(e->est, now);
 	if (!ret && e->page) {
 		truth_clock_get_estimate(e->est, &est);
 		truth_clock_shm_write(e->page, &est);
@@ -450,6 +509,9 @@ static void complete(struct truth_probe *e, struct inflight *f, bool followup)
 	s.delay = (s.x.t4 - s.x.t1) - (s.x.t3 - s.x.t2);
 	f->used = false;
 	e->st.samples++;
+	for (p = 0; p < 4; p++)
+		if (f->src[p] < __TRUTH_WIRE_TSRC_MAX)
+			e->st.src[p][f->src[p]]++;
 	s.result = truth_clock_add_sample(e->est, s.peer, &s.x);
 	if (s.result)
 		e->st.refused++;
@@ -676,6 +738,8 @@ int truth_probe_next(struct truth_probe *e, struct truth_probe_out *out)
 		}
 		return 1;
 	}
+	if (local_sources(e) && now >= e->next_update)
+		update(e);
 	for (i = 0; i < TRUTH_PROBE_MAX_PEERS; i++) {
 		struct probe_peer *p = &e->peers[i];
 		int64_t jitter;
@@ -707,6 +771,8 @@ int64_t truth_probe_deadline(const struct truth_probe *e)
 
 	if (e->out_len)
 		return INT64_MIN;
+	if (local_sources(e))
+		d = e->next_update;
 	for (i = 0; i < TRUTH_PROBE_MAX_PEERS; i++)
 		if (e->peers[i].used && !e->peers[i].paused &&
 		    e->peers[i].next_due < d)

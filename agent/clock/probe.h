@@ -137,7 +137,18 @@ struct truth_probe_skew {
 	int64_t t0;			/* REALTIME the drift counts from */
 	int64_t carried;		/* drift accumulated before t0, ns */
 	uint32_t slew_ppb;		/* REALTIME slew bound for conversions */
+	/*
+	 * != 0: the clock under the skew is not REALTIME but RAW + raw_base
+	 * (a clock nothing can slew or step: a test disciplining REALTIME
+	 * keeps an independent reference); REALTIME stamps are moved onto it
+	 * through a REALTIME/RAW reading pair (sub-microsecond here).
+	 */
+	int64_t raw_base;
 };
+/* The clock under the skew now: REALTIME, or RAW + raw_base. */
+int64_t truth_probe_skew_base_now(const struct truth_probe_skew *s);
+/* A CLOCK_REALTIME kernel stamp on that clock. */
+int64_t truth_probe_skew_base_stamp(const struct truth_probe_skew *s, int64_t stamp);
 
 /* The skewed reading of REALTIME reading (or kernel stamp) @real. */
 int64_t truth_probe_skew_apply(const struct truth_probe_skew *s, int64_t real);
@@ -223,6 +234,8 @@ struct truth_probe_stats {
 	uint64_t refused;		/* ...and refused as impossible */
 	uint64_t tx_stamps;		/* TX times that upgraded a timestamp */
 	uint64_t outbox_full;		/* datagrams dropped: outbox full */
+	/* samples by the source of each timestamp: [T1..T4][enum truth_wire_tsrc] */
+	uint64_t src[4][__TRUTH_WIRE_TSRC_MAX];
 };
 
 /* A datagram to send. */
@@ -301,6 +314,25 @@ struct truth_clock *truth_probe_estimator(struct truth_probe *e);
 
 void truth_probe_get_stats(const struct truth_probe *e,
 			   struct truth_probe_stats *st);
+
+/*
+ * An external reference (the local chrony): at some moment between local
+ * readings @l1 and @l2 the reference clock was within @bound ns of true
+ * time; @ref is a reading of the reference clock taken between local
+ * readings @lr1 >= l1 and @lr2 (right after the answer: the bound is
+ * widened by how far the reference can have moved from l1 to lr2,
+ * ref_slew_ppb + max drift).  It counts as one more source
+ * (TRUTH_CLOCK_REF_EXTERNAL) and the engine selects at once.  Configure it first
+ * so that it counts in the quorum while absent; _unset when the source
+ * says it is not synchronised (it then stops counting as a candidate, but
+ * still counts in the quorum).  Anchors and external references make the
+ * engine select at least every poll, with or without exchanges.
+ */
+void truth_probe_external_configure(struct truth_probe *e, bool on);
+int truth_probe_set_external(struct truth_probe *e, uint64_t bound,
+			     int64_t l1, int64_t l2, int64_t ref, int64_t lr1,
+			     int64_t lr2);
+void truth_probe_external_unset(struct truth_probe *e);
 
 /* The error this node claims for its reference clock now (the index). */
 uint64_t truth_probe_claim(struct truth_probe *e);

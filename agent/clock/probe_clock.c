@@ -103,9 +103,27 @@ void truth_probe_skew_set(struct truth_probe_skew *s, int64_t real,
 	s->drift_ppm = drift_ppm;
 }
 
+int64_t truth_probe_skew_base_now(const struct truth_probe_skew *s)
+{
+	if (s->raw_base)
+		return read_ns(CLOCK_MONOTONIC_RAW) + s->raw_base;
+	return read_ns(CLOCK_REALTIME);
+}
+
+int64_t truth_probe_skew_base_stamp(const struct truth_probe_skew *s, int64_t stamp)
+{
+	int64_t real, raw;
+
+	if (!s->raw_base)
+		return stamp;
+	real = read_ns(CLOCK_REALTIME);
+	raw = read_ns(CLOCK_MONOTONIC_RAW);
+	return stamp - real + raw + s->raw_base;
+}
+
 static int64_t skew_ref_now(void *arg)
 {
-	return truth_probe_skew_apply(arg, read_ns(CLOCK_REALTIME));
+	return truth_probe_skew_apply(arg, truth_probe_skew_base_now(arg));
 }
 
 static int64_t skew_stamp_local(void *arg, int64_t stamp, uint32_t *err)
@@ -118,7 +136,7 @@ static int64_t skew_stamp_local(void *arg, int64_t stamp, uint32_t *err)
 
 static int64_t skew_stamp_ref(void *arg, int64_t stamp)
 {
-	return truth_probe_skew_apply(arg, stamp);
+	return truth_probe_skew_apply(arg, truth_probe_skew_base_stamp(arg, stamp));
 }
 
 void truth_probe_clock_skewed(struct truth_probe_clock *clk,

@@ -280,6 +280,25 @@ int truth_conf_set(struct truth_conf *c, const char *where, const char *key,
 		if (parse_u64(value, 0, 1000000000, &v))
 			return bad(err, ctx, where, key, "must be an integer 0..1000000000");
 		c->clock_anchor_ns = v;
+	} else if (!strcmp(key, "clock_reference")) {
+		if (!strcmp(value, "none"))
+			c->clock_reference_chrony = false;
+		else if (!strcmp(value, "chrony"))
+			c->clock_reference_chrony = true;
+		else
+			return bad(err, ctx, where, key, "must be none or chrony");
+	} else if (!strcmp(key, "clock_chrony_socket")) {
+		if (value[0] != '/')
+			return bad(err, ctx, where, key, "must be an absolute path");
+		return set_string(c->clock_chrony_socket, sizeof(c->clock_chrony_socket),
+				  value, err, ctx, where, key);
+	} else if (!strcmp(key, "clock_discipline")) {
+		if (!strcmp(value, "on"))
+			c->clock_discipline = true;
+		else if (!strcmp(value, "off"))
+			c->clock_discipline = false;
+		else
+			return bad(err, ctx, where, key, "must be on or off");
 	} else if (!strcmp(key, "test_clock_offset_ns")) {
 		int64_t sv;
 
@@ -293,6 +312,13 @@ int truth_conf_set(struct truth_conf *c, const char *where, const char *key,
 		if (parse_s64(value, TRUTH_CONF_TEST_MAX_DRIFT_PPM, &sv))
 			return bad(err, ctx, where, key, "must be an integer -100000..100000");
 		c->test_clock_drift_ppm = (int32_t)sv;
+	} else if (!strcmp(key, "test_clock_base")) {
+		if (!strcmp(value, "realtime"))
+			c->test_clock_raw = false;
+		else if (!strcmp(value, "raw"))
+			c->test_clock_raw = true;
+		else
+			return bad(err, ctx, where, key, "must be realtime or raw");
 	} else if (!strcmp(key, "test_hooks")) {
 		if (!strcmp(value, "on"))
 			c->test_hooks = true;

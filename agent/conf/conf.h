@@ -64,10 +64,14 @@ struct truth_conf {
 	uint64_t client_output_limit;	/* bytes of unsent replies before a client is dropped */
 	char clock_page[512];		/* clockbound page path ("" until finish: data_dir/clockbound) */
 	uint64_t clock_anchor_ns;	/* >0: our CLOCK_REALTIME is this good (anchor) */
+	bool clock_reference_chrony;	/* clock_reference = chrony */
+	char clock_chrony_socket[108];	/* chronyc -h (default: chronyc's own) */
+	bool clock_discipline;		/* steer CLOCK_REALTIME (adjtimex) */
 	/* test only (Documentation/truthd.md "Test hooks"): skew this node's clock */
 	int64_t test_clock_offset_ns;	/* ns added to CLOCK_REALTIME */
 	int32_t test_clock_drift_ppm;	/* the skewed clock runs this much fast */
 	bool test_hooks;		/* TRUTH.DEBUG allowed */
+	bool test_clock_raw;		/* the wall clock follows RAW, not REALTIME */
 	unsigned int given;		/* required keys seen (REQ_* in conf.c) */
 };
 

@@ -44,6 +44,12 @@ static struct truth_probe_skew *clock_skew(struct truthd *d)
 		memset(s, 0, sizeof(*s));
 		s->slew_ppb = TRUTH_PROBE_REALTIME_SLEW_PPB;
 		s->t0 = read_realtime();
+		if (d->conf.test_clock_raw) {
+			struct timespec ts;
+
+			clock_gettime(CLOCK_MONOTONIC_RAW, &ts);
+			s->raw_base = s->t0 - ((int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
+		}
 		s->offset = d->conf.test_clock_offset_ns;
 		s->drift_ppm = d->conf.test_clock_drift_ppm;
 		d->clk.skew_ready = true;
@@ -53,12 +59,16 @@ static struct truth_probe_skew *clock_skew(struct truthd *d)
 
 int64_t truthd_realtime_ns(struct truthd *d)
 {
-	return truth_probe_skew_apply(clock_skew(d), read_realtime());
+	struct truth_probe_skew *s = clock_skew(d);
+
+	return truth_probe_skew_apply(s, truth_probe_skew_base_now(s));
 }
 
 int64_t truthd_stamp_ns(struct truthd *d, int64_t stamp)
 {
-	return truth_probe_skew_apply(clock_skew(d), stamp);
+	struct truth_probe_skew *s = clock_skew(d);
+
+	return truth_probe_skew_apply(s, truth_probe_skew_base_stamp(s, stamp));
 }
 
 static void clock_send(struct truthd *d, struct truth_probe_out *o)
@@ -98,6 +108,7 @@ static void clock_flush(struct truthd *d)
 
 	while (truth_probe_next(d->clk.engine, &o) > 0)
 		clock_send(d, &o);
+	clock_discipline_tick(d);
 	dl = truth_probe_deadline(d->clk.engine);
 	if (dl == INT64_MAX)
 		return;
@@ -132,6 +143,35 @@ static void clock_on_probe(void *ctx, const struct truth_wire_msg *m,
 	clock_flush(d);
 }
 
+/*
+ * Test hooks: after every sample, check that the host's CLOCK_REALTIME
+ * (true time in a test whose nodes share the host clock; the test skew is
+ * not applied) is inside the bound.  Read between two local readings l1,
+ * l2: earliest and latest only grow with the local reading, so a bound
+ * that holds at the instant of the read gives earliest(l1) <= R <=
+ * latest(l2); a failure proves a violation.
+ */
+static void clock_check_sample(void *arg, const struct truth_probe_sample *s)
+{
+	struct truthd *d = arg;
+	struct truth_clock_now a, b;
+	int64_t l1, l2, r;
+
+	l1 = truth_probe_local_now(d->clk.engine);
+	r = read_realtime();
+	l2 = truth_probe_local_now(d->clk.engine);
+	truth_probe_now_at(d->clk.engine, l1, &a);
+	truth_probe_now_at(d->clk.engine, l2, &b);
+	if (a.status == TRUTH_CLOCK_UNKNOWN)
+		return;
+	d->clk.checked++;
+	if (a.earliest <= r && r <= b.latest)
+		d->clk.contained++;
+	else
+		log_warn("clock: TEST check: CLOCK_REALTIME %lld outside [%lld, %lld]",
+			 (long long)r, (long long)a.earliest, (long long)b.latest);
+}
+
 static void clock_timer(struct truth_ev *ev, uint32_t events)
 {
 	struct truthd *d = ev->arg;
@@ -158,6 +198,12 @@ int clock_open(struct truthd *d)
 	cfg.group = d->conf.group_id;
 	cfg.two_step = d->clk.sock.tx_stamps;
 	cfg.self_error = d->conf.clock_anchor_ns;
+	/*
+	 * truth.ko's ingress hook writes a probe's receive trailer (TSRC_TC)
+	 * once the fast path is attached; without it the trailer is not
+	 * believed (anyone on the path could write it: it is not MACed)
+	 */
+	cfg.tc_stamps = d->fp != NULL;
 	skew = clock_skew(d);
 	/* with test_hooks the drift may change at run time up to the limit */
 	max_drift = d->conf.test_hooks ? TRUTH_PROBE_SKEW_MAX_DRIFT_PPM :
@@ -195,10 +241,19 @@ int clock_open(struct truthd *d)
 			   clock_timer, d);
 	if (ret)
 		return ret;
+	clock_discipline_open(d);
+	if (d->conf.clock_reference_chrony) {
+		ret = clock_chrony_open(d);
+		if (ret)
+			return ret;
+	}
 	d->tp.probe = clock_on_probe;
 	d->tp.probe_ctx = d;
-	log_info("clock: page %s, %s timestamps, %s", d->conf.clock_page,
+	if (d->conf.test_hooks)
+		truth_probe_set_sample_cb(d->clk.engine, clock_check_sample, d);
+	log_info("clock: page %s, %s timestamps%s, %s", d->conf.clock_page,
 		 d->clk.sock.rx_stamps ? "kernel" : "user",
+		 cfg.tc_stamps ? " (tc receive times from the fast path)" : "",
 		 cfg.self_error ? "anchor" : "deriving from peers");
 	clock_flush(d);
 	return 0;
@@ -207,6 +262,8 @@ int clock_open(struct truthd *d)
 void clock_close(struct truthd *d)
 {
 	d->tp.probe = NULL;
+	clock_chrony_close(d);
+	clock_discipline_close(d);
 	if (d->clk.engine)
 		truth_probe_set_page(d->clk.engine, NULL);
 	truth_probe_free(d->clk.engine);
@@ -290,7 +347,7 @@ static void debug_clock(struct truthd *d, struct truth_resp_session *s,
 			"ERR TRUTH.DEBUG CLOCK: drift_ppm must be an integer -100000..100000");
 		return;
 	}
-	truth_probe_skew_set(skew, read_realtime(), off, (int32_t)drift);
+	truth_probe_skew_set(skew, truth_probe_skew_base_now(skew), off, (int32_t)drift);
 	log_warn("clock: TEST skew set by TRUTH.DEBUG: offset %lld ns, drift %lld ppm",
 		 off, drift);
 	truth_resp_add_simple(&s->out, "OK");
@@ -356,4 +413,40 @@ void clock_info(struct truthd *d, struct truth_resp_out *o)
 		d->conf.clock_page, (unsigned long long)ps.samples,
 		(unsigned long long)ps.lost, (unsigned long long)ps.tx_stamps,
 		est.sources, est.candidates, ft);
+	truth_resp_out_printf(o,
+		"clock_rx_src_tc:%llu\r\nclock_rx_src_so:%llu\r\nclock_rx_src_user:%llu\r\n"
+		"clock_tx_src_tc:%llu\r\nclock_tx_src_so:%llu\r\nclock_tx_src_user:%llu\r\n",
+		(unsigned long long)ps.src[3][TRUTH_WIRE_TSRC_TC],
+		(unsigned long long)ps.src[3][TRUTH_WIRE_TSRC_SOCKET],
+		(unsigned long long)ps.src[3][TRUTH_WIRE_TSRC_USER],
+		(unsigned long long)ps.src[0][TRUTH_WIRE_TSRC_TC],
+		(unsigned long long)ps.src[0][TRUTH_WIRE_TSRC_SOCKET],
+		(unsigned long long)ps.src[0][TRUTH_WIRE_TSRC_USER]);
+	truth_resp_out_printf(o, "clock_discipline:%s\r\n",
+			      clock_discipline_state_name(d->clk.disc.state));
+	if (d->clk.disc.state != DISC_OFF)
+		truth_resp_out_printf(o,
+			"clock_discipline_offset_ns:%lld\r\nclock_discipline_adjustments:%llu\r\n"
+			"clock_discipline_reason:%s\r\n",
+			(long long)d->clk.disc.offset,
+			(unsigned long long)d->clk.disc.adjustments, d->clk.disc.why);
+	if (d->conf.test_hooks)
+		truth_resp_out_printf(o, "clock_test_checked:%llu\r\nclock_test_contained:%llu\r\n",
+				      (unsigned long long)d->clk.checked,
+				      (unsigned long long)d->clk.contained);
+	if (d->conf.clock_reference_chrony) {
+		static const char *const sel[] = { "unused", "truechimer", "falseticker" };
+		uint32_t rs = truth_clock_ref_state(c, TRUTH_CLOCK_REF_EXTERNAL);
+
+		truth_resp_out_printf(o,
+			"clock_reference:chrony\r\nclock_reference_state:%s\r\n"
+			"clock_reference_selection:%s\r\nclock_reference_bound_ns:%llu\r\n"
+			"clock_reference_readings:%llu\r\nclock_reference_error:%s\r\n",
+			clock_chrony_state_name(d->clk.chrony.state),
+			rs < 3 ? sel[rs] : "?",
+			(unsigned long long)d->clk.chrony.bound,
+			(unsigned long long)d->clk.chrony.readings, d->clk.chrony.why);
+	} else {
+		truth_resp_out_printf(o, "clock_reference:none\r\n");
+	}
 }

@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "clock/probe.h"
 #include "clock/tsock.h"
@@ -49,6 +50,51 @@ struct conn {
 	bool resume;			/* on the resume list */
 	struct conn *next_resume;
 	struct conn *prev, *next;	/* all connections */
+};
+
+/* The local chronyd as a reference source (clock_chrony.c). */
+enum { CHRONY_STARTING, CHRONY_OK, CHRONY_UNSYNC, CHRONY_ABSENT };
+
+struct clock_chrony {
+	pthread_t th;
+	pthread_mutex_t mu;		/* r_* and stop */
+	pthread_cond_t cv;		/* wakes the thread to stop */
+	bool opened, stop, running;
+	struct truth_ev ev;
+	int efd;			/* eventfd: a reading is in r_* */
+	char sock[108];			/* chronyc -h, "" for its default */
+	/* the thread's own */
+	pid_t child;			/* chronyc, 0 none */
+	int to_fd, from_fd;		/* its stdin, its stdout+stderr */
+	char rbuf[1024];		/* what it printed, not yet a line */
+	size_t rlen;
+	int64_t r_lr1, r_real, r_lr2;	/* REALTIME after the answer, RAW around */
+	/* handed over under mu */
+	int64_t h_lr1, h_real, h_lr2;
+	int r_state;			/* CHRONY_* */
+	uint64_t r_bound;		/* ns, when OK */
+	int64_t r_l1, r_l2;		/* RAW around the reading */
+	char r_why[256];		/* when not OK */
+	uint64_t r_gen;
+	/* the loop's */
+	int state;			/* last state applied */
+	uint64_t bound;			/* last good bound */
+	uint64_t readings;		/* results applied */
+	char why[256];			/* why it is not used, "" when ok */
+	char logged[256];		/* last reason logged */
+};
+
+/* Steering CLOCK_REALTIME (clock_discipline.c). */
+enum { DISC_OFF, DISC_ON, DISC_REFUSED };
+
+struct clock_discipline {
+	int state;			/* DISC_* */
+	int64_t last;			/* local time of the last check */
+	int64_t offset;			/* wall clock - estimate, last seen, ns */
+	uint64_t epsilon;		/* the estimate's half-width then */
+	uint64_t adjustments;		/* slews handed to the kernel */
+	bool too_far;			/* over the limit: refused to step */
+	char why[200];			/* why refused */
 };
 
 /* The fdatasync thread (durable.c). */
@@ -114,8 +160,11 @@ struct truthd {
 	struct {
 		struct truth_probe *engine;
 		struct truth_probe_clock clk;
+		struct clock_chrony chrony;	/* clock_reference = chrony */
+		struct clock_discipline disc;	/* clock_discipline = on */
 		struct truth_probe_skew skew;	/* test-only skew of REALTIME */
 		bool skew_ready;		/* skew initialised (first read) */
+		uint64_t checked, contained;	/* test hooks: true time in the bound */
 		struct truth_tsock sock;	/* timestamps on tp.fd */
 		struct truth_clockbound_page *page;
 		int timerfd;			/* one-shot, at the engine's deadline */
@@ -197,6 +246,15 @@ const char *clock_status_name(uint32_t status);
 int64_t truthd_realtime_ns(struct truthd *d);
 /* A kernel timestamp (CLOCK_REALTIME ns) on the node's wall clock (skewed). */
 int64_t truthd_stamp_ns(struct truthd *d, int64_t stamp);
+/* clock_discipline.c */
+void clock_discipline_open(struct truthd *d);
+void clock_discipline_tick(struct truthd *d);
+void clock_discipline_close(struct truthd *d);
+const char *clock_discipline_state_name(int st);
+/* clock_chrony.c */
+int clock_chrony_open(struct truthd *d);
+void clock_chrony_close(struct truthd *d);
+const char *clock_chrony_state_name(int st);
 /* TRUTH.DEBUG (test_hooks only); INFO truth's clock lines */
 void clock_debug(struct truthd *d, struct truth_resp_session *s,
 		 const struct truth_resp_request *req);

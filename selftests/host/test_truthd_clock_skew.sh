@@ -22,8 +22,8 @@
 
 SKEW=50000000
 truthd_init skew 20000
-tap_plan 10
-truthd_need_redis 10
+tap_plan 11
+truthd_need_redis 11
 
 info() { redis-cli -p "$(cport $1)" INFO truth 2>/dev/null | tr -d '\r' | sed -n "s/^$2://p"; }
 cli() { n=$1; shift; redis-cli -p "$(cport $n)" "$@" 2>&1; }
@@ -142,6 +142,14 @@ for _t in $(seq 100); do
 done
 [ -z "$f1$f2$f3" ] && tap_ok "skew removed: no falseticker left on any node" ||
 	tap_fail "skew removed: falsetickers '$f1' '$f2' '$f3'"
+
+# test_hooks: node 3 checked true time against its bound after every sample
+all=$(redis-cli -p "$(cport 3)" INFO truth | tr -d '\r')
+ck=$(echo "$all" | sed -n 's/^clock_test_checked://p')
+ct=$(echo "$all" | sed -n 's/^clock_test_contained://p')
+tap_diag "node 3 in-process containment: $ct/$ck samples"
+[ "${ck:-0}" -gt 0 ] && [ "$ck" = "$ct" ] && tap_ok "node 3: true time in its bound after every sample ($ct/$ck)" ||
+	tap_fail "node 3: containment $ct/$ck"
 
 truthd_stop 1 2 3 && tap_ok "SIGTERM: every node exits 0" || tap_fail "SIGTERM exits: $truthd_exits"
 tap_done

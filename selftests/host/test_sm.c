@@ -636,7 +636,8 @@ TEST_F(sm, blocked_client_does_not_stall_the_deadline)
 TEST_F(sm, entry_codec)
 {
 	struct truth_resp_arg a[4] = { { "SET", 3 }, { "k\0x", 3 }, { "", 0 }, { "NX", 2 } };
-	struct truth_sm_cmd c = { .ts_ns = 1234567, .client_id = 9, .seq = 3, .argc = 4, .argv = a };
+	struct truth_sm_cmd c = { .ts_ns = 1234567, .hlc = 0x1122334455660007ull, .client_id = 9,
+				  .seq = 3, .argc = 4, .argv = a };
 	struct truth_sm_cmd d;
 	struct truth_resp_arg *dv;
 	uint8_t *buf, *big;
@@ -644,9 +645,13 @@ TEST_F(sm, entry_codec)
 	size_t i;
 
 	len = truth_sm_entry_encode(&c, &buf);
-	ASSERT_EQ(29 + 4 * 4 + 3 + 3 + 0 + 2, len);
+	ASSERT_EQ(37 + 4 * 4 + 3 + 3 + 0 + 2, len);
+	EXPECT_EQ(2, buf[0]);
+	EXPECT_EQ(0x1122334455660007ull, truth_sm_entry_hlc(buf, (size_t)len));
+	EXPECT_EQ(0, truth_sm_entry_hlc(buf, 36));
 	ASSERT_EQ(0, truth_sm_entry_decode(buf, (size_t)len, &d, &dv));
 	EXPECT_EQ(1234567, d.ts_ns);
+	EXPECT_EQ(0x1122334455660007ull, d.hlc);
 	EXPECT_EQ(9, d.client_id);
 	EXPECT_EQ(3, d.seq);
 	ASSERT_EQ(4, d.argc);
@@ -665,9 +670,22 @@ TEST_F(sm, entry_codec)
 	memcpy(big, buf, (size_t)len);
 	big[len] = 0;
 	EXPECT_EQ(-EINVAL, truth_sm_entry_decode(big, (size_t)len + 1, &d, &dv));
-	big[0] = 2;	/* unknown version */
+	big[0] = 3;	/* unknown version */
 	EXPECT_EQ(-EINVAL, truth_sm_entry_decode(big, (size_t)len, &d, &dv));
+	/* version 1 (no hlc field): the same command, hlc 0 */
+	big[0] = 1;
+	memmove(big + 9, big + 17, (size_t)len - 17);
+	ASSERT_EQ(0, truth_sm_entry_decode(big, (size_t)len - 8, &d, &dv));
+	EXPECT_EQ(1234567, d.ts_ns);
+	EXPECT_EQ(0, d.hlc);
+	EXPECT_EQ(9, d.client_id);
+	EXPECT_EQ(3, d.seq);
+	EXPECT_EQ(4, d.argc);
+	EXPECT_EQ(0, truth_sm_entry_hlc(big, (size_t)len - 8));
+	free(dv);
 	free(big);
+	/* the largest HLC applied is the machine's, and survives a snapshot */
+	EXPECT_EQ(0x1122334455660007ull, truth_sm_hlc(self->t.sm));
 	free(buf);
 	c.argc = 0;
 	EXPECT_EQ(-EINVAL, truth_sm_entry_encode(&c, &buf));

@@ -144,7 +144,15 @@ int node_open(struct truthd *d)
 	opt.max_inflight = 64;
 	opt.max_batch = 512;
 	opt.snapshot_chunk = TRUTH_TP_SNAP_CHUNK;
-	opt.drift_ppm = 500;
+	/*
+	 * Leader leases: the clock's rate bound (200 ppm, the same the error
+	 * bounds rest on) and one tick of margin, which covers a time daemon
+	 * slewing CLOCK_MONOTONIC at adjtimex's 500 ppm frequency limit over
+	 * any lease under 20 s and a timer firing up to a tick late
+	 * (Documentation/clock.md "Leases and lease reads").
+	 */
+	opt.drift_ppm = TRUTH_CLOCK_DEFAULT_MAX_DRIFT_PPB / 1000;
+	opt.lease_margin = d->tick_us;
 	/* durable.c counts: the core would count writes not yet synced */
 	opt.external_commit = true;
 	bootstrap_conf(&d->conf, &rc);

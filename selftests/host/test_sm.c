@@ -723,6 +723,47 @@ TEST_F(sm, envelope)
 	EXPECT_NE(NULL, memmem(o.buf, o.len, "positive integers", 17));
 	EXPECT_NE(NULL, memmem(o.buf, o.len, "cannot be nested", 16));
 	truth_resp_out_free(&o);
+	/* options between seq and the command: HLC, COMMITWAIT (which implies HLC) */
+	{
+		static const char *const ok1[] = { "TRUTH.REQ", "7", "1", "HLC", "SET", "k", "v" };
+		static const char *const ok2[] = { "TRUTH.REQ", "7", "2", "commitwait", "hlc",
+						   "SET", "k", "v" };
+		static const char *const rd[] = { "TRUTH.REQ", "7", "3", "HLC", "GET", "k" };
+		static const char *const bad1[] = { "TRUTH.REQ", "7", "4", "COMMITWAIT", "GET", "k" };
+		static const char *const bad2[] = { "TRUTH.REQ", "7", "5", "HLC", "PING" };
+		static const char *const bad3[] = { "TRUTH.REQ", "7", "6", "HLC", "COMMITWAIT" };
+		const char *const *all[] = { ok1, ok2, rd, bad1, bad2, bad3 };
+		const unsigned int n[] = { 7, 8, 6, 6, 5, 5 };
+		const uint32_t want[] = { TRUTH_RESP_REQ_HLC,
+					  TRUTH_RESP_REQ_HLC | TRUTH_RESP_REQ_COMMITWAIT,
+					  TRUTH_RESP_REQ_HLC };
+		const char *why[] = { "COMMITWAIT applies to write commands only",
+				      "HLC applies to commands served through the log",
+				      "needs a command after its options" };
+		struct truth_resp_arg b[8];
+		unsigned int k, j;
+
+		for (k = 0; k < 6; k++) {
+			struct truth_resp_cmd c2 = { n[k], b, false };
+
+			for (j = 0; j < n[k]; j++) {
+				b[j].ptr = all[k][j];
+				b[j].len = strlen(all[k][j]);
+			}
+			truth_resp_out_init(&o);
+			if (k < 3) {
+				ASSERT_EQ(0, truth_resp_request_parse(&c2, &req, &o));
+				EXPECT_EQ(want[k], req.opts);
+				EXPECT_EQ(7, req.client_id);
+				EXPECT_EQ(0, o.len);
+			} else {
+				EXPECT_EQ(-1, truth_resp_request_parse(&c2, &req, &o));
+				EXPECT_NE(NULL, memmem(o.buf, o.len, why[k - 3], strlen(why[k - 3])))
+					TH_LOG("case %u: %.*s", k, (int)o.len, o.buf);
+			}
+			truth_resp_out_free(&o);
+		}
+	}
 	/* an envelope that reached the log applies as its inner command */
 	EXPECT_APPLY(":3\r\n", 1, "TRUTH.REQ", "1", "9", "INCRBY", "n", "3");
 	EXPECT_APPLY(":1\r\n", 1, "TRUTH.REQ", "1", "9", "SESSION.OPEN", "1000");

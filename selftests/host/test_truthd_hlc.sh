@@ -99,10 +99,23 @@ wait_leader() {
 # HLCs of the writes, in the order they were acknowledged
 hlcs="$dir/hlcs"
 : > "$hlcs"
-seq_no=1
+echo 1 > "$dir/seq"
 put_hlc() {	# put_hlc NODE KEY VALUE: a TRUTH.REQ HLC write; records the HLC
-	seq_no=$((seq_no + 1))
-	r=$(redis-cli -p "$(cport $1)" TRUTH.REQ 77 $seq_no HLC SET "$2" "$3" | tr '\n' ' ')
+	# (a file, not a variable: callers run it in a subshell)
+	sq=$(( $(cat "$dir/seq") + 1 ))
+	echo $sq > "$dir/seq"
+	_p=$1
+	for _try in 1 2 3 4 5; do
+		r=$(redis-cli -p "$(cport $_p)" TRUTH.REQ 77 $sq HLC SET "$2" "$3" | tr '\n' ' ')
+		case "$r" in
+		MOVED*|TRYAGAIN*)	# the same seq again at the leader: applied once
+			sleep 0.3
+			wait_leader
+			_p=$L
+			continue ;;
+		esac
+		break
+	done
 	set -- $r
 	[ "$2" = OK ] && echo "$1" >> "$hlcs"
 	echo "$r"
@@ -194,30 +207,40 @@ set -- $rd
 	tap_fail "datagram HLCs refused: $(info $L hlc_refused coordination)"
 
 # ---------------------------------------------------------------- commit-wait
-eps=$(info $L clock_epsilon_ns)
-w0=$(info $L commit_wait_ns_total coordination)
-c0=$(info $L commit_waits coordination)
-bad=0
-lat=""
-for k in $(seq 20); do
-	t0=$(date +%s%N)
-	r=$(redis-cli -p "$(cport $L)" TRUTH.REQ 79 $k COMMITWAIT SET cw $k | tr '\n' ' ')
-	t1=$(date +%s%N)
-	set -- $r
-	if [ "$2" != OK ] || [ "$t1" -le "$1" ]; then
-		bad=$((bad + 1))
-		tap_diag "write $k: '$r', CLOCK_REALTIME after the reply $t1"
-	fi
-	lat="$lat $(( (t1 - t0) / 1000 ))"
+# on one leader: a leader change on this loaded host starts the round again
+cw_round() {
+	wait_leader
+	eps=$(info $L clock_epsilon_ns)
+	w0=$(info $L commit_wait_ns_total coordination)
+	c0=$(info $L commit_waits coordination)
+	bad=0
+	lat=""
+	for k in $(seq 20); do
+		t0=$(date +%s%N)
+		r=$(redis-cli -p "$(cport $L)" TRUTH.REQ 79 $((round * 100 + k)) COMMITWAIT SET cw $k | tr '\n' ' ')
+		t1=$(date +%s%N)
+		case "$r" in MOVED*|TRYAGAIN*) return 1 ;; esac
+		set -- $r
+		if [ "$2" != OK ] || [ "$t1" -le "$1" ]; then
+			bad=$((bad + 1))
+			tap_diag "write $k: '$r', CLOCK_REALTIME after the reply $t1"
+		fi
+		lat="$lat $(( (t1 - t0) / 1000 ))"
+	done
+	w1=$(info $L commit_wait_ns_total coordination)
+	c1=$(info $L commit_waits coordination)
+	[ "$((c1 - c0))" -gt 0 ] || return 1
+	held=$(( (w1 - w0) / (c1 - c0) / 1000 ))
+}
+for round in 1 2 3; do
+	cw_round && break
+	tap_diag "commit-wait round $round: the leader changed, again"
 done
-w1=$(info $L commit_wait_ns_total coordination)
-c1=$(info $L commit_waits coordination)
-held=$(( (w1 - w0) / (c1 - c0) / 1000 ))
 tap_diag "leader epsilon $((eps / 1000)) us; commit-wait held replies $held us on average over $((c1 - c0)); client latencies (us):$lat"
-[ $bad = 0 ] && tap_ok "CLOCK_REALTIME right after every COMMITWAIT reply is past its timestamp (20 writes)" ||
+[ $bad = 0 ] && [ -n "$lat" ] && tap_ok "CLOCK_REALTIME right after every COMMITWAIT reply is past its timestamp (20 writes)" ||
 	tap_fail "CLOCK_REALTIME after COMMITWAIT replies ($bad of 20 not past)"
 # the wait is 2ε less what committing took: between ε and 2ε + scheduling
-if [ "$((c1 - c0))" = 20 ] && [ "$held" -ge $((eps / 1000)) ] && [ "$held" -le $((2 * eps / 1000 + 20000)) ]; then
+if [ "$((c1 - c0))" = 20 ] && [ "${held:-0}" -ge $((eps / 1000)) ] && [ "$held" -le $((2 * eps / 1000 + 20000)) ]; then
 	tap_ok "the commit wait is about 2 epsilon (held $held us, epsilon $((eps / 1000)) us)"
 else
 	tap_fail "the commit wait is about 2 epsilon (held $held us over $((c1 - c0)), epsilon $((eps / 1000)) us)"

@@ -293,6 +293,13 @@ int truth_conf_set(struct truth_conf *c, const char *where, const char *key,
 		if (parse_s64(value, TRUTH_CONF_TEST_MAX_DRIFT_PPM, &sv))
 			return bad(err, ctx, where, key, "must be an integer -100000..100000");
 		c->test_clock_drift_ppm = (int32_t)sv;
+	} else if (!strcmp(key, "hlc_kernel")) {
+		if (!strcmp(value, "on"))
+			c->hlc_kernel = true;
+		else if (!strcmp(value, "off"))
+			c->hlc_kernel = false;
+		else
+			return bad(err, ctx, where, key, "must be on or off");
 	} else if (!strcmp(key, "test_hooks")) {
 		if (!strcmp(value, "on"))
 			c->test_hooks = true;

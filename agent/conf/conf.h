@@ -68,6 +68,7 @@ struct truth_conf {
 	int64_t test_clock_offset_ns;	/* ns added to CLOCK_REALTIME */
 	int32_t test_clock_drift_ppm;	/* the skewed clock runs this much fast */
 	bool test_hooks;		/* TRUTH.DEBUG allowed */
+	bool hlc_kernel;		/* merge the HLC with truth.ko's (default off) */
 	unsigned int given;		/* required keys seen (REQ_* in conf.c) */
 };
 

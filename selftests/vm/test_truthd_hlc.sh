@@ -56,6 +56,7 @@ peer = 1 127.0.0.1:7492
 client_listen = 127.0.0.1:6392
 key_file = $dir/key
 fast_path = kernel
+hlc_kernel = on
 CONF
 
 tap_plan 5

@@ -319,6 +319,13 @@ int truth_conf_set(struct truth_conf *c, const char *where, const char *key,
 			c->test_clock_raw = true;
 		else
 			return bad(err, ctx, where, key, "must be realtime or raw");
+	} else if (!strcmp(key, "hlc_kernel")) {
+		if (!strcmp(value, "on"))
+			c->hlc_kernel = true;
+		else if (!strcmp(value, "off"))
+			c->hlc_kernel = false;
+		else
+			return bad(err, ctx, where, key, "must be on or off");
 	} else if (!strcmp(key, "test_hooks")) {
 		if (!strcmp(value, "on"))
 			c->test_hooks = true;

@@ -27,6 +27,7 @@ struct opts {
 	bool prefix;			/* watch --prefix */
 	bool leave;			/* barrier --leave */
 	bool observe;			/* elect --observe */
+	bool commit_wait;		/* put --commit-wait */
 	long long ttl_ms;		/* --ttl */
 	long long timeout_ms;		/* --timeout, -1 = wait for ever */
 	unsigned long long from;	/* watch --from */
@@ -45,6 +46,8 @@ static void help(const char *sub)
 	       "  put KEY VALUE [OPTION...]     set it; SET's options pass through, e.g.\n"
 	       "                                FENCE NAME TOKEN (refused: exit 1, 'FENCED' on stderr),\n"
 	       "                                SESSION ID, EX SECONDS, NX\n"
+	       "                                --commit-wait: answer once the entry's HLC (shown by\n"
+	       "                                --json) is past on the leader's clock\n"
 	       "  del KEY...                    delete, print how many existed\n"
 	       "  incr KEY [N]                  add N (1), print the result\n"
 	       "  lock NAME [--ttl MS] [--timeout MS] -- CMD [ARG...]\n"
@@ -104,6 +107,8 @@ static int parse(int argc, char *argv[], struct opts *o)
 			o->leave = true;
 		} else if (!strcmp(a, "--observe")) {
 			o->observe = true;
+		} else if (!strcmp(a, "--commit-wait")) {
+			o->commit_wait = true;
 		} else if ((!strcmp(a, "--addr") || !strcmp(a, "--socket")) && more) {
 			if (o->nnodes == MAX_NODES) {
 				fprintf(stderr, "%s: at most %d members\n", prog_name, MAX_NODES);
@@ -195,6 +200,7 @@ static int kv(const char *sub, struct opts *o)
 	const char *argv[64];
 	struct truth_reply *r = NULL;
 	unsigned int argc = 0;
+	uint64_t hlc = 0;
 	int i, ret;
 
 	if (!c)
@@ -211,7 +217,10 @@ static int kv(const char *sub, struct opts *o)
 		       (o->nrest == 2 ? "INCRBY" : "INCR") : sub;
 	for (i = 0; i < o->nrest; i++)
 		argv[argc++] = o->rest[i];
-	ret = truth_client_call(c, &r, argc, argv);
+	/* put: the entry's HLC (and its commit wait) is part of the answer */
+	ret = truth_client_call_hlc(c, &r, &hlc, strcmp(sub, "put") ? 0 :
+				    o->commit_wait ? TRUTH_CALL_COMMITWAIT : TRUTH_CALL_HLC,
+				    argc, argv);
 	if (ret) {
 		ret = fail(c, sub, ret);
 	} else if (r->type == TRUTH_REPLY_ERROR) {
@@ -228,7 +237,10 @@ static int kv(const char *sub, struct opts *o)
 			json_str(r->str, r->len);
 			printf("}\n");
 		} else {
-			printf(",%s}\n", r->type == TRUTH_REPLY_NIL ? "\"value\":null" : "\"ok\":true");
+			printf(",%s", r->type == TRUTH_REPLY_NIL ? "\"value\":null" : "\"ok\":true");
+			if (hlc)
+				printf(",\"hlc\":%llu", (unsigned long long)hlc);
+			printf("}\n");
 		}
 		ret = r->type == TRUTH_REPLY_NIL;
 	} else if (r->type == TRUTH_REPLY_STRING) {

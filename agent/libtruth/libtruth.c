@@ -362,17 +362,19 @@ static int send_all(struct truth_client *c, const char *p, size_t n)
 	return 0;
 }
 
-/* The request: TRUTH.REQ id seq argv... as one RESP array. */
-static int send_request(struct truth_client *c, uint64_t seq, unsigned int argc,
-			const char *const *argv)
+/* The request: TRUTH.REQ id seq [HLC|COMMITWAIT] argv... as one RESP array. */
+static int send_request(struct truth_client *c, uint64_t seq, unsigned int flags,
+			unsigned int argc, const char *const *argv)
 {
+	const char *opt = flags & TRUTH_CALL_COMMITWAIT ? "$10\r\nCOMMITWAIT\r\n" :
+			  flags & TRUTH_CALL_HLC ? "$3\r\nHLC\r\n" : "";
 	char head[96];
 	size_t total = 0, off;
 	unsigned int i;
 	char *buf;
 	int n, r;
 
-	n = snprintf(head, sizeof(head), "*%u\r\n$9\r\nTRUTH.REQ\r\n", argc + 3);
+	n = snprintf(head, sizeof(head), "*%u\r\n$9\r\nTRUTH.REQ\r\n", argc + 3 + !!*opt);
 	total = (size_t)n + 64;
 	for (i = 0; i < argc; i++)
 		total += strlen(argv[i]) + 32;
@@ -386,8 +388,8 @@ static int send_request(struct truth_client *c, uint64_t seq, unsigned int argc,
 
 		snprintf(id, sizeof(id), "%llu", (unsigned long long)c->cfg.client_id);
 		snprintf(sq, sizeof(sq), "%llu", (unsigned long long)seq);
-		off += (size_t)sprintf(buf + off, "$%zu\r\n%s\r\n$%zu\r\n%s\r\n",
-				       strlen(id), id, strlen(sq), sq);
+		off += (size_t)sprintf(buf + off, "$%zu\r\n%s\r\n$%zu\r\n%s\r\n%s",
+				       strlen(id), id, strlen(sq), sq, opt);
 	}
 	for (i = 0; i < argc; i++) {
 		size_t l = strlen(argv[i]);
@@ -472,8 +474,29 @@ int truth_client_probe(struct truth_client *c)
 	return r;
 }
 
+/* [hlc, reply] -> reply and *hlc; anything else (an error) stays as it is. */
+static struct truth_reply *unwrap(struct truth_reply *rep, uint64_t *hlc)
+{
+	struct truth_reply *in;
+
+	if (rep->type != TRUTH_REPLY_ARRAY || rep->n != 2 ||
+	    rep->elem[0]->type != TRUTH_REPLY_INTEGER)
+		return rep;
+	*hlc = (uint64_t)rep->elem[0]->integer;
+	in = rep->elem[1];
+	rep->n = 1;
+	truth_reply_free(rep);
+	return in;
+}
+
 int truth_client_call(struct truth_client *c, struct truth_reply **reply, unsigned int argc,
 		      const char *const *argv)
+{
+	return truth_client_call_hlc(c, reply, NULL, 0, argc, argv);
+}
+
+int truth_client_call_hlc(struct truth_client *c, struct truth_reply **reply, uint64_t *hlc,
+			  unsigned int flags, unsigned int argc, const char *const *argv)
 {
 	uint64_t seq = ++c->seq;	/* the same for every retry: applied once */
 	int wait_ms = c->cfg.reply_timeout_ms ? c->cfg.reply_timeout_ms :
@@ -495,7 +518,7 @@ int truth_client_call(struct truth_client *c, struct truth_reply **reply, unsign
 			}
 			c->fd = r;
 		}
-		r = send_request(c, seq, argc, argv);
+		r = send_request(c, seq, flags, argc, argv);
 		/*
 		 * Waiting for ever: while the member still leads, keep waiting
 		 * (failures before this healthy wait no longer count); once it
@@ -530,7 +553,9 @@ int truth_client_call(struct truth_client *c, struct truth_reply **reply, unsign
 			next_member(c);
 			continue;
 		}
-		*reply = rep;
+		if (hlc)
+			*hlc = 0;
+		*reply = flags && hlc ? unwrap(rep, hlc) : rep;
 		return 0;
 	}
 	return r < 0 ? r : -EAGAIN;

@@ -207,6 +207,7 @@ struct raft_options {
 	uint32_t snapshot_chunk;	/* bytes per InstallSnapshot chunk */
 	uint64_t tick_time;		/* length of one tick in caller time units */
 	uint64_t drift_ppm;		/* max clock rate error between nodes */
+	uint64_t lease_margin;		/* lease shortened by this too, caller time units */
 };
 
 struct raft;

@@ -15,17 +15,20 @@
  * will refuse to elect anyone else for election_ticks of its own ticks (see
  * leader_is_sticky); the first of those may come at once, so it holds for
  * (election_ticks - 1) ticks of a clock that may run fast by drift, measured
- * here by a clock that may run slow by drift.
+ * here by a clock that may run slow by drift: D (1 - 2 drift), below the
+ * exact D (1 - drift) / (1 + drift).  Then lease_margin off, for what the
+ * rate bound does not cover (Documentation/raft.md "Reads").
  */
 static uint64_t lease_duration(const struct raft *r)
 {
 	uint64_t base = (uint64_t)(r->opt.election_ticks - 1) * r->opt.tick_time;
-	uint64_t ppm = 2 * r->opt.drift_ppm;
+	uint64_t ppm = 2 * r->opt.drift_ppm, d;
 
 	if (ppm >= 1000000)
 		return 0;
-	return base / 1000000 * (1000000 - ppm) +
-	       base % 1000000 * (1000000 - ppm) / 1000000;
+	d = base / 1000000 * (1000000 - ppm) +
+	    base % 1000000 * (1000000 - ppm) / 1000000;
+	return d > r->opt.lease_margin ? d - r->opt.lease_margin : 0;
 }
 
 static int push_ready(struct raft *r, const struct raft_pending_read *pr)

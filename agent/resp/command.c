@@ -318,7 +318,9 @@ static int parse_command(const struct truth_resp_cmd *cmd, struct truth_resp_com
 static int parse_envelope(const struct truth_resp_cmd *cmd, struct truth_resp_request *req,
 			  struct truth_resp_out *out)
 {
-	struct truth_resp_cmd inner = { cmd->argc - 3, cmd->argv + 3, cmd->inline_form };
+	struct truth_resp_cmd inner;
+	unsigned int k = 3;
+	uint32_t opts = 0;
 	long long id, seq;
 
 	if (!truth_resp_str2ll(cmd->argv[1].ptr, cmd->argv[1].len, &id) || id <= 0 ||
@@ -326,14 +328,37 @@ static int parse_envelope(const struct truth_resp_cmd *cmd, struct truth_resp_re
 		truth_resp_add_error(out, "ERR TRUTH.REQ client id and sequence must be positive integers");
 		return -1;
 	}
+	/* options come before the command: no command is named like them */
+	for (; k < cmd->argc; k++) {
+		if (arg_is(&cmd->argv[k], "hlc"))
+			opts |= TRUTH_RESP_REQ_HLC;
+		else if (arg_is(&cmd->argv[k], "commitwait"))
+			opts |= TRUTH_RESP_REQ_HLC | TRUTH_RESP_REQ_COMMITWAIT;
+		else
+			break;
+	}
+	if (k == cmd->argc) {
+		truth_resp_add_error(out, "ERR TRUTH.REQ needs a command after its options");
+		return -1;
+	}
+	inner = (struct truth_resp_cmd){ cmd->argc - k, cmd->argv + k, cmd->inline_form };
 	if (arg_is(&inner.argv[0], "truth.req")) {
 		truth_resp_add_error(out, "ERR TRUTH.REQ cannot be nested");
 		return -1;
 	}
 	if (truth_resp_request_parse(&inner, req, out))
 		return -1;
+	if ((opts & TRUTH_RESP_REQ_COMMITWAIT) && !(req->cmd->flags & TRUTH_RESP_CMD_WRITE)) {
+		truth_resp_add_error(out, "ERR TRUTH.REQ COMMITWAIT applies to write commands only");
+		return -1;
+	}
+	if (opts && !(req->cmd->flags & (TRUTH_RESP_CMD_WRITE | TRUTH_RESP_CMD_READONLY))) {
+		truth_resp_add_error(out, "ERR TRUTH.REQ HLC applies to commands served through the log");
+		return -1;
+	}
 	req->client_id = (uint64_t)id;
 	req->client_seq = (uint64_t)seq;
+	req->opts = opts;
 	return 0;
 }
 

@@ -319,12 +319,18 @@ struct truth_resp_request {
 	bool has_msg;				/* PING: a message was given */
 	uint64_t client_id;			/* TRUTH.REQ envelope: the client's id, 0 if none */
 	uint64_t client_seq;			/* TRUTH.REQ envelope: its request sequence */
+	uint32_t opts;				/* TRUTH.REQ envelope: TRUTH_RESP_REQ_* options */
 	unsigned int argc;			/* the command as sent (what goes in the log) */
 	const struct truth_resp_arg *argv;	/* argv[0] is the name; valid as the request */
 };
 
+/* TRUTH.REQ options (between seq and the command; Documentation/protocol.md) */
+#define TRUTH_RESP_REQ_HLC		(1u << 0)	/* reply [hlc, reply] */
+#define TRUTH_RESP_REQ_COMMITWAIT	(1u << 1)	/* and only once earliest > hlc */
+
 /*
- * TRUTH.REQ <client-id> <seq> <command> [args...] is an envelope: the
+ * TRUTH.REQ <client-id> <seq> [HLC] [COMMITWAIT] <command> [args...] is an
+ * envelope: the
  * request is the inner command (req->cmd, argv, flags are its own) with
  * req->client_id and req->client_seq set, so a retrying client is applied
  * once (Documentation/coordination.md, "Exactly-once").

@@ -389,6 +389,11 @@ uint64_t truth_sm_applied(const struct truth_sm *sm)
 	return sm->applied;
 }
 
+uint64_t truth_sm_hlc(const struct truth_sm *sm)
+{
+	return sm->hlc;
+}
+
 int64_t truth_sm_next_deadline(const struct truth_sm *sm)
 {
 	int64_t d = sm_coord_next_deadline(sm);
@@ -590,6 +595,8 @@ int truth_sm_apply(struct truth_sm *sm, const struct truth_sm_cmd *c,
 		sm->applied = c->index;
 	if (c->ts_ns > sm->now_ns)
 		sm->now_ns = c->ts_ns;
+	if (c->hlc > sm->hlc)
+		sm->hlc = c->hlc;
 	/* time first: whatever the entry is, it moves time for everyone */
 	if (sm->now_ns / 1000000 > sm->key_expiry_min)
 		sm_kv_sweep(sm, fx);

@@ -82,7 +82,7 @@
 #include "resp/resp.h"
 
 #define TRUTH_SM_SNAP_MAGIC	0x314d5354u	/* "TSM1" little-endian, first snapshot word */
-#define TRUTH_SM_SNAP_VERSION	1		/* bump on any layout change */
+#define TRUTH_SM_SNAP_VERSION	2		/* bump on any layout change (2: + hlc) */
 #define TRUTH_SM_DEF_HISTORY	4096u		/* changes kept for watches to resume from */
 #define TRUTH_SM_SAVED_REPLIES	4u		/* replies kept per client for retries */
 /* a client's exactly-once record is dropped after this long without a request (at a TICK) */
@@ -102,6 +102,7 @@ struct truth_sm_config {
 struct truth_sm_cmd {
 	uint64_t index;				/* log index (informational; must grow) */
 	int64_t ts_ns;				/* leader's stamp, unix ns (see "Time") */
+	uint64_t hlc;				/* the entry's HLC (include/truth/hlc.h), 0: none */
 	uint64_t client_id;			/* 0: internal (TICK), no dedup */
 	uint64_t seq;				/* the client's request sequence, > 0 */
 	unsigned int argc;			/* >= 1 */
@@ -207,11 +208,12 @@ int truth_sm_restore(struct truth_sm *sm, const uint8_t *buf, size_t len);
 
 /*
  * The log entry of a command (what truthd proposes): little-endian
- *   u8 version (1), u64 ts_ns, u64 client_id, u64 seq, u32 argc,
+ *   u8 version (2), u64 ts_ns, u64 hlc, u64 client_id, u64 seq, u32 argc,
  *   argc x { u32 length, bytes }
- * The index is the log's own and is not in the entry.
+ * Version 1 (written before entries carried an HLC) lacks the hlc field and
+ * decodes with hlc 0.  The index is the log's own and is not in the entry.
  */
-#define TRUTH_SM_ENTRY_VERSION	1
+#define TRUTH_SM_ENTRY_VERSION	2
 #define TRUTH_SM_ENTRY_MAX_ARGS	(1u << 20)	/* refused beyond, as a damaged entry */
 
 /* Encode c (index ignored) into a malloc'ed *buf; its length, or -ENOMEM / -EINVAL. */
@@ -224,6 +226,12 @@ long truth_sm_entry_encode(const struct truth_sm_cmd *c, uint8_t **buf);
  */
 int truth_sm_entry_decode(const uint8_t *data, size_t len, struct truth_sm_cmd *c,
 			  struct truth_resp_arg **argv);
+
+/* The HLC of an encoded entry without decoding it all: 0 if none or damaged. */
+uint64_t truth_sm_entry_hlc(const uint8_t *data, size_t len);
+
+/* The largest entry HLC applied (kept in snapshots), 0 if none. */
+uint64_t truth_sm_hlc(const struct truth_sm *sm);
 
 /* INFO text: a "# Coordination" section (revision, keys, sessions, ...). */
 void truth_sm_info(const struct truth_sm *sm, struct truth_resp_out *text);

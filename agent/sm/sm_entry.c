@@ -31,9 +31,12 @@ static uint64_t get_le(const uint8_t *p, int bytes)
 	return v;
 }
 
+#define HEAD_V1	(1 + 8 + 8 + 8 + 4)
+#define HEAD_V2	(1 + 8 + 8 + 8 + 8 + 4)
+
 long truth_sm_entry_encode(const struct truth_sm_cmd *c, uint8_t **buf)
 {
-	size_t len = 1 + 8 + 8 + 8 + 4, i;
+	size_t len = HEAD_V2, i;
 	uint8_t *p;
 
 	if (!c->argc || c->argc > TRUTH_SM_ENTRY_MAX_ARGS)
@@ -51,6 +54,7 @@ long truth_sm_entry_encode(const struct truth_sm_cmd *c, uint8_t **buf)
 	*buf = p;
 	*p++ = TRUTH_SM_ENTRY_VERSION;
 	p = put_le(p, (uint64_t)c->ts_ns, 8);
+	p = put_le(p, c->hlc, 8);
 	p = put_le(p, c->client_id, 8);
 	p = put_le(p, c->seq, 8);
 	p = put_le(p, c->argc, 4);
@@ -66,15 +70,20 @@ long truth_sm_entry_encode(const struct truth_sm_cmd *c, uint8_t **buf)
 int truth_sm_entry_decode(const uint8_t *data, size_t len, struct truth_sm_cmd *c,
 			  struct truth_resp_arg **argv)
 {
-	const size_t head = 1 + 8 + 8 + 8 + 4;
 	struct truth_resp_arg *a;
+	size_t head, off;
 	uint32_t argc, i;
-	size_t off = head;
+	int h;		/* the hlc field's width: 0 in version 1 */
 
 	*argv = NULL;
-	if (len < head || data[0] != TRUTH_SM_ENTRY_VERSION)
+	if (len < 1 || (data[0] != 1 && data[0] != TRUTH_SM_ENTRY_VERSION))
 		return -EINVAL;
-	argc = (uint32_t)get_le(data + 25, 4);
+	h = data[0] == 1 ? 0 : 8;
+	head = data[0] == 1 ? HEAD_V1 : HEAD_V2;
+	off = head;
+	if (len < head)
+		return -EINVAL;
+	argc = (uint32_t)get_le(data + 25 + h, 4);
 	/* each argument takes at least its 4-byte length */
 	if (!argc || argc > TRUTH_SM_ENTRY_MAX_ARGS || argc > (len - head) / 4)
 		return -EINVAL;
@@ -98,8 +107,9 @@ int truth_sm_entry_decode(const uint8_t *data, size_t len, struct truth_sm_cmd *
 		goto bad;
 	memset(c, 0, sizeof(*c));
 	c->ts_ns = (int64_t)get_le(data + 1, 8);
-	c->client_id = get_le(data + 9, 8);
-	c->seq = get_le(data + 17, 8);
+	c->hlc = h ? get_le(data + 9, 8) : 0;
+	c->client_id = get_le(data + 9 + h, 8);
+	c->seq = get_le(data + 17 + h, 8);
 	c->argc = argc;
 	c->argv = a;
 	*argv = a;
@@ -107,4 +117,11 @@ int truth_sm_entry_decode(const uint8_t *data, size_t len, struct truth_sm_cmd *
 bad:
 	free(a);
 	return -EINVAL;
+}
+
+uint64_t truth_sm_entry_hlc(const uint8_t *data, size_t len)
+{
+	if (len < HEAD_V2 || data[0] != TRUTH_SM_ENTRY_VERSION)
+		return 0;
+	return get_le(data + 9, 8);
 }

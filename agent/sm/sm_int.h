@@ -136,6 +136,7 @@ struct truth_sm {
 	uint64_t revision;		/* global revision: one per change */
 	uint64_t last_session;		/* last session id handed out */
 	int64_t now_ns;			/* largest stamp applied */
+	uint64_t hlc;			/* largest entry HLC applied */
 	struct sm_map keys;		/* key -> struct sm_key */
 	struct sm_map sessions;		/* be64 id -> struct sm_session */
 	struct sm_map mutexes;		/* reserved key -> struct sm_mutex */

@@ -7,6 +7,7 @@
  *
  *   u32 magic "TSM1", u32 version, u32 history capacity
  *   u64 applied, revision, last_session, now_ns, hist_floor
+ *   u64 hlc  (version 2 on: the largest entry HLC applied; absent in 1)
  *   u64 n, n x session  { u64 id, u64 ttl_ms, u64 deadline_ns }
  *   u64 n, n x key      { bytes key, bytes value, u64 create_rev, mod_rev,
  *                         version, session, expire_ms }
@@ -84,6 +85,7 @@ int truth_sm_save(const struct truth_sm *sm, uint8_t **buf, size_t *len)
 	w_u64(&w, sm->last_session);
 	w_u64(&w, (uint64_t)sm->now_ns);
 	w_u64(&w, sm->hist_floor);
+	w_u64(&w, sm->hlc);
 
 	w_u64(&w, sm->sessions.n);
 	for (i = 0; i < sm->sessions.n; i++) {
@@ -506,7 +508,8 @@ int truth_sm_restore(struct truth_sm *sm, const uint8_t *buf, size_t len)
 	magic = r_u32(&r);
 	version = r_u32(&r);
 	cfg.history = r_u32(&r);
-	if (r.bad || magic != TRUTH_SM_SNAP_MAGIC || version != TRUTH_SM_SNAP_VERSION)
+	if (r.bad || magic != TRUTH_SM_SNAP_MAGIC ||
+	    (version != 1 && version != TRUTH_SM_SNAP_VERSION))
 		return -EINVAL;
 	n = truth_sm_new(&cfg);
 	if (!n)
@@ -517,6 +520,7 @@ int truth_sm_restore(struct truth_sm *sm, const uint8_t *buf, size_t len)
 	n->now_ns = (int64_t)r_u64(&r);
 	n->hist_floor = r_u64(&r);
 	check(&r, n->hist_floor >= 1 && n->hist_floor <= n->revision + 1);
+	n->hlc = version >= 2 ? r_u64(&r) : 0;
 	r_sessions_keys(&r, n);
 	r_mutexes_barriers(&r, n);
 	r_rest(&r, n);

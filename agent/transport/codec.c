@@ -39,7 +39,7 @@ static void hdr_init(struct truth_tp *t, struct truth_wire_msg *w, uint8_t type,
 	w->index = index;
 	w->seq = ++t->seq;
 	w->lamport = ++t->lamport;
-	w->hlc = 0;
+	w->hlc = t->hlc ? t->hlc(t->hlc_ctx, 0) : 0;
 	/* the sender's own entry, as the UAPI asks; no kernel stamping yet */
 	w->vc_count = 1;
 	w->vc[0].node = t->self;

@@ -234,6 +234,8 @@ const char *truth_tp_input(struct truth_tp *t, const uint8_t *buf, size_t len,
 	}
 	if (w.lamport > t->lamport)
 		t->lamport = w.lamport;
+	if (t->hlc && w.hlc)
+		t->hlc(t->hlc_ctx, w.hlc);
 	peer->rx++;
 	peer->last_rx_us = t->now_us;
 	if (w.type == TRUTH_WIRE_PROBE || w.type == TRUTH_WIRE_PROBE_REPLY) {

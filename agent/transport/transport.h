@@ -87,6 +87,11 @@ typedef void (*truth_tp_deliver_fn)(void *ctx, const struct raft_msg *m);
 /* A checked PROBE / PROBE_REPLY datagram (clock sync). */
 typedef void (*truth_tp_probe_fn)(void *ctx, const struct truth_wire_msg *m,
 				  const uint8_t *buf, size_t len);
+/*
+ * The node's HLC (include/truth/hlc.h): remote 0 is a send (returns the
+ * stamp for the header), else a checked datagram's header HLC to merge.
+ */
+typedef uint64_t (*truth_tp_hlc_fn)(void *ctx, uint64_t remote);
 /* Where an encoded datagram goes (sendto, or a test's capture). */
 typedef int (*truth_tp_emit_fn)(struct truth_tp *t, struct truth_tp_peer *p,
 				const uint8_t *buf, size_t len);
@@ -107,6 +112,8 @@ struct truth_tp {
 	truth_tp_emit_fn emit;
 	truth_tp_probe_fn probe;
 	void *probe_ctx;
+	truth_tp_hlc_fn hlc;		/* NULL: headers carry HLC 0 */
+	void *hlc_ctx;
 	uint64_t now_us;		/* stamped on peers as last_rx_us */
 	/*
 	 * The kernel's receive time of the datagram being input (CLOCK_REALTIME

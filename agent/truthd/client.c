@@ -51,6 +51,7 @@ static void conn_free(struct truthd *d, struct conn *c)
 		c->next->prev = c->prev;
 	d->n_conns--;
 	truth_resp_session_fini(&c->s);
+	truth_resp_out_free(&c->cw_out);	/* a commit-wait reply never sent */
 	free(c->in);
 	free(c);
 }
@@ -330,6 +331,8 @@ int client_execute(void *ctx, struct truth_resp_session *s,
 	}
 	if (req->cmd->flags & TRUTH_RESP_CMD_WRITE) {
 		len = coord_encode(d, c, req, &buf);
+		if (len == -ECANCELED)
+			return 0;	/* refused, the reply written (coord.c) */
 		if (len < 0) {
 			truth_resp_add_error(&s->out, "ERR out of memory");
 			return 0;

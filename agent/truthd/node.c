@@ -30,6 +30,7 @@ static void storage_log(void *ctx, enum truth_storage_level l, const char *msg)
 }
 
 struct load_ctx {
+	struct truthd *d;
 	struct raft_entry *e;
 	uint32_t n, cap;
 };
@@ -54,6 +55,8 @@ static int load_entry(void *arg, const struct truth_wal_entry *we)
 	e->term = we->term;
 	e->type = we->type;
 	e->len = we->len;
+	if (e->type == RAFT_ENTRY_NORMAL)
+		hlc_observe(lc->d, truth_sm_entry_hlc(we->data, we->len));
 	if (we->len) {
 		e->data = malloc(we->len);
 		if (!e->data)
@@ -83,7 +86,7 @@ int node_open(struct truthd *d)
 	struct raft_options opt = { 0 };
 	struct raft_snapshot rs = { 0 };
 	struct raft_hard_state hs;
-	struct load_ctx lc = { 0 };
+	struct load_ctx lc = { .d = d };
 	struct truth_meta meta;
 	struct truth_snap snap = { 0 };
 	struct raft_conf rc;
@@ -141,7 +144,15 @@ int node_open(struct truthd *d)
 	opt.max_inflight = 64;
 	opt.max_batch = 512;
 	opt.snapshot_chunk = TRUTH_TP_SNAP_CHUNK;
-	opt.drift_ppm = 500;
+	/*
+	 * Leader leases: the clock's rate bound (200 ppm, the same the error
+	 * bounds rest on) and one tick of margin, which covers a time daemon
+	 * slewing CLOCK_MONOTONIC at adjtimex's 500 ppm frequency limit over
+	 * any lease under 20 s and a timer firing up to a tick late
+	 * (Documentation/clock.md "Leases and lease reads").
+	 */
+	opt.drift_ppm = TRUTH_CLOCK_DEFAULT_MAX_DRIFT_PPB / 1000;
+	opt.lease_margin = d->tick_us;
 	/* durable.c counts: the core would count writes not yet synced */
 	opt.external_commit = true;
 	bootstrap_conf(&d->conf, &rc);
@@ -320,6 +331,9 @@ static int persist_entries(struct truthd *d, const struct raft_ready *rd)
 		we[i].len = e->len;
 		we[i].data = e->data;
 		d->bytes_since_snap += e->len + TRUTH_WAL_REC_HDR;
+		/* a future leader's HLC must be above every entry in its log */
+		if (e->type == RAFT_ENTRY_NORMAL)
+			hlc_observe(d, truth_sm_entry_hlc(e->data, e->len));
 	}
 	/* a conflict cuts the log first (Figure 2, receiver step 3) */
 	if (rd->entries[0].index <= truth_wal_last_index(d->wal))
@@ -542,6 +556,7 @@ static void log_role(struct truthd *d)
 
 void node_process(struct truthd *d)
 {
+	hlc_loop(d);
 	/* every datagram of this round (APPENDs to each follower, acks,
 	 * votes) leaves in one sendmmsg at the end */
 	truth_tp_cork(&d->tp);
@@ -554,6 +569,7 @@ void node_process(struct truthd *d)
 			break;
 		serve_reads(d);
 		maybe_snapshot(d);
+		hlc_applied(d);		/* truth.ko's HLC above what commits, before replies go */
 		clients_resume(d);
 	} while (raft_has_ready(d->raft) || d->resume_head);
 	if (!d->failed) {

@@ -30,6 +30,7 @@ enum conn_wait {
 	WAIT_READ_INDEX,	/* ReadIndex ctx sent, index not known yet */
 	WAIT_READ,		/* serve once applied >= index */
 	WAIT_BLOCKED,		/* applied, no reply yet: (client, wait_seq) blocks (coord.c) */
+	WAIT_COMMIT,		/* answered, reply held until earliest > cw_ts (coord.c) */
 };
 
 struct conn {
@@ -45,6 +46,10 @@ struct conn {
 	uint64_t client;		/* the last TRUTH.REQ client id seen, 0 none */
 	uint64_t auto_seq;		/* seq of requests without an envelope */
 	uint64_t wait_seq;		/* the request whose reply is due, 0 none */
+	uint32_t opts;			/* that request's TRUTH.REQ options (HLC, COMMITWAIT) */
+	uint64_t cw_ts;			/* commit-wait: the reply goes once earliest > this */
+	int64_t cw_since;		/* commit-wait: CLOCK_MONOTONIC ns it started */
+	struct truth_resp_out cw_out;	/* commit-wait: the reply held meanwhile */
 	bool zombie;			/* socket gone, waiting for its op to resolve */
 	bool eof;			/* the client shut its sending side */
 	bool resume;			/* on the resume list */
@@ -95,6 +100,21 @@ struct clock_discipline {
 	uint64_t adjustments;		/* slews handed to the kernel */
 	bool too_far;			/* over the limit: refused to step */
 	char why[200];			/* why refused */
+};
+
+/* The node's hybrid logical clock (hlc.c; Documentation/clock.md "HLC on entries"). */
+struct nl_sock;
+struct truthd_hlc {
+	uint64_t now;			/* the clock (include/truth/hlc.h encoding) */
+	uint64_t max_offset;		/* datagram stamps further ahead are refused, ns */
+	uint64_t refused;		/* datagram stamps refused as too far ahead */
+	bool ready;			/* transport hook installed, kernel looked for */
+	/* truth.ko's per-namespace HLC, when commits are counted there */
+	struct nl_sock *nl;		/* NULL: no module (or not used) */
+	int family;			/* genl family id of "truth" */
+	bool pull;			/* read the module's HLC before the next entry */
+	uint64_t pushed;		/* largest applied HLC merged into the module */
+	uint64_t k_merges, k_errors;	/* CLOCK_MERGE calls, failures */
 };
 
 /* The fdatasync thread (durable.c). */
@@ -171,6 +191,13 @@ struct truthd {
 		struct truth_ev ev;
 	} clk;
 
+	struct truthd_hlc hlc;		/* hlc.c */
+	struct conn **cw;		/* replies held for commit-wait (coord.c) */
+	size_t cw_len, cw_cap;
+	int cw_timerfd;
+	struct truth_ev ev_cw;
+	uint64_t cw_count, cw_wait_ns, cw_max_ns;	/* commit-waits, total and longest wait */
+
 	/* stats */
 	uint64_t writes, reads_lease, reads_index, redirects, snapshots;
 	uint64_t acks_coalesced;	/* held acks a later ack covered, not sent */
@@ -231,6 +258,14 @@ void coord_tick(struct truthd *d);
 long coord_save(struct truthd *d, uint8_t **data);
 int coord_restore(struct truthd *d, const uint8_t *data, size_t len);
 void coord_info(struct truthd *d, const struct truth_resp_info *r, struct truth_resp_out *o);
+
+/* hlc.c: the node's HLC, merged with truth.ko's when it counts */
+void hlc_loop(struct truthd *d);		/* each loop turn, before readies */
+void hlc_applied(struct truthd *d);		/* after applying, before replies go */
+void hlc_observe(struct truthd *d, uint64_t h);	/* an entry in our log: stay above it */
+uint64_t hlc_entry(struct truthd *d, uint64_t min_pt);	/* a new entry's HLC */
+void hlc_close(struct truthd *d);
+void hlc_info(struct truthd *d, struct truth_resp_out *o);
 
 /* clock.c */
 int clock_open(struct truthd *d);

@@ -95,6 +95,19 @@ int truth_client_call(struct truth_client *c, struct truth_reply **reply, unsign
 int truth_client_probe(struct truth_client *c);
 
 /*
+ * The same with TRUTH.REQ options (Documentation/protocol.md): TRUTH_CALL_HLC
+ * asks the HLC of the log entry that answered (a read: of the last entry
+ * applied), TRUTH_CALL_COMMITWAIT also has the leader answer a write only
+ * once its clock's earliest is past that HLC (Spanner's commit wait).
+ * *hlc is 0 when the reply carries none (an error refused before the log,
+ * or a server without the option).
+ */
+#define TRUTH_CALL_HLC		(1u << 0)
+#define TRUTH_CALL_COMMITWAIT	(1u << 1)
+int truth_client_call_hlc(struct truth_client *c, struct truth_reply **reply, uint64_t *hlc,
+			  unsigned int flags, unsigned int argc, const char *const *argv);
+
+/*
  * The next unsolicited message (a watch event) on the current connection,
  * waiting up to timeout_ms (-1: forever).  0, -ETIMEDOUT, or another
  * negative errno (the connection broke: re-watch from the next revision).

@@ -146,6 +146,55 @@ TEST(lease_reads_end_before_a_new_leader)
 	raftsim_free(s);
 }
 
+/*
+ * The lease margin comes off the lease: the same run (same seed) with a
+ * 40 ms margin serves its last lease read about 40 ms earlier, and a
+ * margin as long as the lease leaves no lease at all.
+ */
+TEST(lease_margin_shortens_the_lease)
+{
+	uint64_t last[2], margin[2] = { 0, 40 * MS };
+	struct lease_run lr;
+	int k;
+
+	for (k = 0; k < 2; k++) {
+		struct raftsim_opts o = opts(3);
+		struct raftsim *s;
+
+		o.drift_ppm = 200;
+		o.lease_margin = margin[k];
+		s = raftsim_new(&o);
+		lease_partition(s, &lr);
+		ASSERT_NE(0, lr.served);
+		ASSERT_NE(0, lr.new_leader_at);
+		EXPECT_LT(lr.last_lease_read, lr.new_leader_at);
+		EXPECT_STREQ("", s->violation);
+		last[k] = lr.last_lease_read;
+		raftsim_free(s);
+	}
+	TH_LOG("last lease read: %llu us without margin, %llu us with 40 ms",
+	       (unsigned long long)last[0], (unsigned long long)last[1]);
+	/* within a tick and a round trip of the 40 ms */
+	EXPECT_GE(last[0] - last[1], 40 * MS - 12 * MS);
+	EXPECT_LE(last[0] - last[1], 40 * MS + 12 * MS);
+	{
+		struct raftsim_opts o = opts(3);
+		struct raftsim *s;
+		uint32_t l;
+		uint64_t index;
+
+		o.lease_margin = 9 * 10000;	/* (election_ticks - 1) ticks: all of it */
+		s = raftsim_new(&o);
+		l = raftsim_wait_leader(s, 2 * SEC);
+		ASSERT_NE(0, l);
+		raftsim_run_for(s, 100 * MS);
+		settle(s, l);
+		EXPECT_EQ(RAFT_ESTALE, raft_read_lease(s->nodes[l].r,
+						       raftsim_local_time(s, l), 0, &index));
+		raftsim_free(s);
+	}
+}
+
 /* Clocks drifting 30% apart: safe when the nodes are told, stale when not. */
 FIXTURE(drift) {
 	struct raftsim *s;

@@ -636,7 +636,8 @@ TEST_F(sm, blocked_client_does_not_stall_the_deadline)
 TEST_F(sm, entry_codec)
 {
 	struct truth_resp_arg a[4] = { { "SET", 3 }, { "k\0x", 3 }, { "", 0 }, { "NX", 2 } };
-	struct truth_sm_cmd c = { .ts_ns = 1234567, .client_id = 9, .seq = 3, .argc = 4, .argv = a };
+	struct truth_sm_cmd c = { .ts_ns = 1234567, .hlc = 0x1122334455660007ull, .client_id = 9,
+				  .seq = 3, .argc = 4, .argv = a };
 	struct truth_sm_cmd d;
 	struct truth_resp_arg *dv;
 	uint8_t *buf, *big;
@@ -644,9 +645,13 @@ TEST_F(sm, entry_codec)
 	size_t i;
 
 	len = truth_sm_entry_encode(&c, &buf);
-	ASSERT_EQ(29 + 4 * 4 + 3 + 3 + 0 + 2, len);
+	ASSERT_EQ(37 + 4 * 4 + 3 + 3 + 0 + 2, len);
+	EXPECT_EQ(2, buf[0]);
+	EXPECT_EQ(0x1122334455660007ull, truth_sm_entry_hlc(buf, (size_t)len));
+	EXPECT_EQ(0, truth_sm_entry_hlc(buf, 36));
 	ASSERT_EQ(0, truth_sm_entry_decode(buf, (size_t)len, &d, &dv));
 	EXPECT_EQ(1234567, d.ts_ns);
+	EXPECT_EQ(0x1122334455660007ull, d.hlc);
 	EXPECT_EQ(9, d.client_id);
 	EXPECT_EQ(3, d.seq);
 	ASSERT_EQ(4, d.argc);
@@ -665,9 +670,22 @@ TEST_F(sm, entry_codec)
 	memcpy(big, buf, (size_t)len);
 	big[len] = 0;
 	EXPECT_EQ(-EINVAL, truth_sm_entry_decode(big, (size_t)len + 1, &d, &dv));
-	big[0] = 2;	/* unknown version */
+	big[0] = 3;	/* unknown version */
 	EXPECT_EQ(-EINVAL, truth_sm_entry_decode(big, (size_t)len, &d, &dv));
+	/* version 1 (no hlc field): the same command, hlc 0 */
+	big[0] = 1;
+	memmove(big + 9, big + 17, (size_t)len - 17);
+	ASSERT_EQ(0, truth_sm_entry_decode(big, (size_t)len - 8, &d, &dv));
+	EXPECT_EQ(1234567, d.ts_ns);
+	EXPECT_EQ(0, d.hlc);
+	EXPECT_EQ(9, d.client_id);
+	EXPECT_EQ(3, d.seq);
+	EXPECT_EQ(4, d.argc);
+	EXPECT_EQ(0, truth_sm_entry_hlc(big, (size_t)len - 8));
+	free(dv);
 	free(big);
+	/* the largest HLC applied is the machine's, and survives a snapshot */
+	EXPECT_EQ(0x1122334455660007ull, truth_sm_hlc(self->t.sm));
 	free(buf);
 	c.argc = 0;
 	EXPECT_EQ(-EINVAL, truth_sm_entry_encode(&c, &buf));
@@ -705,6 +723,47 @@ TEST_F(sm, envelope)
 	EXPECT_NE(NULL, memmem(o.buf, o.len, "positive integers", 17));
 	EXPECT_NE(NULL, memmem(o.buf, o.len, "cannot be nested", 16));
 	truth_resp_out_free(&o);
+	/* options between seq and the command: HLC, COMMITWAIT (which implies HLC) */
+	{
+		static const char *const ok1[] = { "TRUTH.REQ", "7", "1", "HLC", "SET", "k", "v" };
+		static const char *const ok2[] = { "TRUTH.REQ", "7", "2", "commitwait", "hlc",
+						   "SET", "k", "v" };
+		static const char *const rd[] = { "TRUTH.REQ", "7", "3", "HLC", "GET", "k" };
+		static const char *const bad1[] = { "TRUTH.REQ", "7", "4", "COMMITWAIT", "GET", "k" };
+		static const char *const bad2[] = { "TRUTH.REQ", "7", "5", "HLC", "PING" };
+		static const char *const bad3[] = { "TRUTH.REQ", "7", "6", "HLC", "COMMITWAIT" };
+		const char *const *all[] = { ok1, ok2, rd, bad1, bad2, bad3 };
+		const unsigned int n[] = { 7, 8, 6, 6, 5, 5 };
+		const uint32_t want[] = { TRUTH_RESP_REQ_HLC,
+					  TRUTH_RESP_REQ_HLC | TRUTH_RESP_REQ_COMMITWAIT,
+					  TRUTH_RESP_REQ_HLC };
+		const char *why[] = { "COMMITWAIT applies to write commands only",
+				      "HLC applies to commands served through the log",
+				      "needs a command after its options" };
+		struct truth_resp_arg b[8];
+		unsigned int k, j;
+
+		for (k = 0; k < 6; k++) {
+			struct truth_resp_cmd c2 = { n[k], b, false };
+
+			for (j = 0; j < n[k]; j++) {
+				b[j].ptr = all[k][j];
+				b[j].len = strlen(all[k][j]);
+			}
+			truth_resp_out_init(&o);
+			if (k < 3) {
+				ASSERT_EQ(0, truth_resp_request_parse(&c2, &req, &o));
+				EXPECT_EQ(want[k], req.opts);
+				EXPECT_EQ(7, req.client_id);
+				EXPECT_EQ(0, o.len);
+			} else {
+				EXPECT_EQ(-1, truth_resp_request_parse(&c2, &req, &o));
+				EXPECT_NE(NULL, memmem(o.buf, o.len, why[k - 3], strlen(why[k - 3])))
+					TH_LOG("case %u: %.*s", k, (int)o.len, o.buf);
+			}
+			truth_resp_out_free(&o);
+		}
+	}
 	/* an envelope that reached the log applies as its inner command */
 	EXPECT_APPLY(":3\r\n", 1, "TRUTH.REQ", "1", "9", "INCRBY", "n", "3");
 	EXPECT_APPLY(":1\r\n", 1, "TRUTH.REQ", "1", "9", "SESSION.OPEN", "1000");

@@ -437,6 +437,7 @@ static void node_boot(struct raftsim *s, struct raftsim_node *nd)
 	opt.snapshot_chunk = s->o.snapshot_chunk;
 	opt.tick_time = s->o.tick_us;
 	opt.drift_ppm = s->o.drift_ppm;
+	opt.lease_margin = s->o.lease_margin;
 	/* bootstrap configuration: voters 1..n; later joiners start empty */
 	if (nd->id <= s->o.n) {
 		conf.n = s->o.n;

@@ -39,6 +39,7 @@ struct raftsim_opts {
 	uint32_t snapshot_every;	/* snapshot after this many applies, 0 = never */
 	uint32_t snapshot_keep;		/* entries kept behind a snapshot */
 	uint32_t drift_ppm;		/* declared bound given to the nodes */
+	uint64_t lease_margin;		/* raft_options.lease_margin, us */
 	uint32_t weights[RAFTSIM_MAX_NODES + 1]; /* voter weights, 0 = 1 */
 	uint64_t threshold;		/* quorum threshold, 0 = majority */
 };

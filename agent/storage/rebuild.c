@@ -220,10 +220,16 @@ static int move_one(void *arg, const char *name)
 	struct move_ctx *mc = arg;
 	char from[TRUTH_PATH_MAX], to[TRUTH_PATH_MAX];
 
-	/* what must survive: the lock, earlier rebuilds, trusted term/vote */
-	if (!strcmp(name, "LOCK") || !strncmp(name, "rebuild-", 8))
-		return 0;
-	if (mc->keep_meta && (!strcmp(name, "meta-0") || !strcmp(name, "meta-1")))
+	/*
+	 * Storage's own names only: the log, snapshots, leftovers, an older
+	 * marker, and the term/vote when not trusted.  The lock, earlier
+	 * rebuild-* directories and other parts' files (the clock page)
+	 * stay where they are.
+	 */
+	if (strncmp(name, "wal-", 4) && strncmp(name, "open-", 5) &&
+	    strncmp(name, "snap-", 5) &&
+	    strncmp(name, TRUTH_REBUILD_MARKER, strlen(TRUTH_REBUILD_MARKER)) &&
+	    (mc->keep_meta || strncmp(name, "meta-", 5)))
 		return 0;
 	if (storage_path(from, mc->dir, name) || storage_path(to, mc->to, name)) {
 		mc->ret = storage_err(mc->err, -ENAMETOOLONG, "%s/%s: path too long",

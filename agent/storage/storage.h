@@ -339,10 +339,10 @@ struct truth_rebuild_marker {
 };
 
 /*
- * truthd --rebuild, with the data directory locked: rename every file but
- * LOCK, earlier rebuild-* directories and (when both read back cleanly)
- * meta-0/meta-1 into dir/rebuild-<UTC time>/, sync, then write the marker
- * durably.  Nothing is deleted.  *moved gets the number of names moved.
+ * truthd --rebuild, with the data directory locked: rename the storage's
+ * files (wal-*, open-*, snap-*, an older marker, and meta-* unless both
+ * read back cleanly) into dir/rebuild-<UTC time>/, sync, then write the
+ * marker durably.  Other names (LOCK, the clock page) stay.  Nothing is deleted.  *moved gets the number of names moved.
  * A marker already there with term_lost keeps term_lost.
  */
 int truth_rebuild_prepare(const char *dir, struct truth_rebuild_marker *mk,

@@ -5,7 +5,8 @@
  * log reaches the leader's commit index, which stops a lagging node from
  * being elected with the emptied node's vote and losing a committed entry
  * (the control run without the rule shows the checker catching exactly
- * that); with its term and vote lost too, it never votes in a term any
+ * that); it catches up from the log or from a snapshot; with its term
+ * and vote lost too, it never votes in a term any
  * peer had reached; once caught up it votes again and elections work.
  */
 #include <string.h>
@@ -220,13 +221,32 @@ TEST(rebuilding_node_prevents_the_loss)
  * R's vote would even be safe here, but R cannot know that, so there is
  * no leader (the price of the rule) until L is back.
  */
-TEST(never_votes_while_rebuilding)
+FIXTURE(snap) {
+	int unused;
+};
+
+FIXTURE_VARIANT(snap) {
+	uint32_t every;			/* snapshot every N applies, 0 = never */
+};
+
+/* with snapshots, R catches up through InstallSnapshot */
+FIXTURE_VARIANT_ADD(snap, log_only) { .every = 0 };
+FIXTURE_VARIANT_ADD(snap, snapshots) { .every = 8 };
+
+FIXTURE_SETUP(snap) {}
+FIXTURE_TEARDOWN(snap) {}
+
+TEST_F(snap, never_votes_while_rebuilding)
 {
 	struct raftsim_opts o = opts(11);
 	struct raftsim *s = raftsim_new(&o);
 	uint64_t last = 0, term_r, prevotes;
 	uint32_t L, R, F, leader;
 
+	raftsim_free(s);
+	o.snapshot_every = variant->every;
+	o.snapshot_keep = 2;
+	s = raftsim_new(&o);
 	ASSERT_NE(NULL, s);
 	L = raftsim_wait_leader(s, 2 * SEC);
 	ASSERT_NE(0, L);
@@ -261,6 +281,11 @@ TEST(never_votes_while_rebuilding)
 	ASSERT_NE(0, leader);
 	EXPECT_FALSE(raft_rebuilding(s->nodes[R].r));
 	EXPECT_GE(disk_last(&s->nodes[R]), last);
+	TH_LOG("R caught up to %llu, its snapshot at %llu",
+	       (unsigned long long)disk_last(&s->nodes[R]),
+	       (unsigned long long)s->nodes[R].snap.index);
+	if (variant->every)
+		EXPECT_LT(0, s->nodes[R].snap.index);
 	/* caught up: R's vote counts again */
 	raftsim_crash(s, leader);
 	ASSERT_TRUE(run_watching(s, R, 2 * SEC, 0));
@@ -307,23 +332,8 @@ TEST(lost_term_is_fenced)
 			fence = raft_term(s->nodes[i].r);
 	raftsim_restart(s, R);
 	raft_rebuild_begin(s->nodes[R].r, true);
-	for (i = 1; i <= 3; i++)
-		TH_LOG("node %u up %d role %d term %llu leader %u", i, s->nodes[i].up,
-		       s->nodes[i].up ? raft_role(s->nodes[i].r) : -1,
-		       s->nodes[i].up ? (unsigned long long)raft_term(s->nodes[i].r) : 0ULL,
-		       s->nodes[i].up ? raft_leader(s->nodes[i].r) : 0);
 	EXPECT_EQ(0, raft_term(s->nodes[R].r));
 	ASSERT_TRUE(run_watching(s, R, 2 * SEC, fence));
-	for (i = 1; i <= 3; i++)
-		TH_LOG("node %u up %d role %d term %llu leader %u", i, s->nodes[i].up,
-		       s->nodes[i].up ? raft_role(s->nodes[i].r) : -1,
-		       s->nodes[i].up ? (unsigned long long)raft_term(s->nodes[i].r) : 0ULL,
-		       s->nodes[i].up ? raft_leader(s->nodes[i].r) : 0);
-	TH_LOG("target %llu pending %d disk %llu last %llu",
-	       (unsigned long long)raft_rebuild_target(s->nodes[R].r),
-	       raft_rebuild_fence_pending(s->nodes[R].r),
-	       (unsigned long long)disk_last(&s->nodes[R]),
-	       (unsigned long long)raft_last_index(s->nodes[R].r));
 	EXPECT_FALSE(raft_rebuilding(s->nodes[R].r));
 	EXPECT_GE(raft_term(s->nodes[R].r), fence);
 	EXPECT_FALSE(raft_rebuild_fence_pending(s->nodes[R].r));

@@ -236,6 +236,11 @@ void raft_campaign(struct raft *r, bool pre, bool transfer)
 	 * uncommitted change is replacing) campaign; learners never do. */
 	if (!raft_may_campaign(r))
 		return;
+	/* raft_rebuild.c: a rebuilt node stays out until caught up */
+	if (r->rebuilding) {
+		raft_reset_election_timer(r);
+		return;
+	}
 	if (r->role == RAFT_LEADER)
 		raft_reads_fail_all(r);
 	memset(r->votes_seen, 0, sizeof(r->votes_seen));
@@ -291,6 +296,9 @@ static void handle_vote(struct raft *r, const struct raft_msg *m, bool pre)
 		grant = (r->vote == RAFT_NONE || r->vote == m->from) &&
 			up_to_date && r->role == RAFT_FOLLOWER;
 	}
+	/* raft_rebuild.c: an emptied log must not vouch for any candidate */
+	if (r->rebuilding)
+		grant = false;
 	resp.type = pre ? RAFT_MSG_PREVOTE_RESP : RAFT_MSG_VOTE_RESP;
 	resp.to = m->from;
 	resp.term = grant && pre ? m->term : r->term;
@@ -373,6 +381,7 @@ int raft_step(struct raft *r, const struct raft_msg *m)
 		return RAFT_EINVAL;
 	if (m->n_entries && !m->entries)
 		return RAFT_EINVAL;
+	raft_rebuild_heard(r, m);
 
 	if (m->term > r->term) {
 		if (m->type == RAFT_MSG_PREVOTE || m->type == RAFT_MSG_VOTE) {
@@ -417,9 +426,10 @@ int raft_step(struct raft *r, const struct raft_msg *m)
 			raft_become_follower(r, m->term, m->from);
 		r->election_elapsed = 0;
 		r->heard_elapsed = 0;
-		if (m->type == RAFT_MSG_APPEND)
+		if (m->type == RAFT_MSG_APPEND) {
 			raft_handle_append(r, m);
-		else
+			raft_rebuild_append(r, m);
+		} else
 			raft_handle_snapshot(r, m);
 		break;
 	case RAFT_MSG_APPEND_RESP:
@@ -479,6 +489,7 @@ void raft_tick(struct raft *r, uint64_t now)
 		leader_tick(r);
 		return;
 	}
+	raft_rebuild_tick(r);
 	r->election_elapsed++;
 	if (r->heard_elapsed < UINT32_MAX)
 		r->heard_elapsed++;

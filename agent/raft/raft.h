@@ -268,6 +268,31 @@ int raft_remove_server(struct raft *r, uint32_t id);
 /* Leadership transfer (diss. §3.10) */
 int raft_transfer_leadership(struct raft *r, uint32_t target);
 
+/*
+ * Rebuilt from peers (Documentation/raft.md "Rebuilding a node"): the log
+ * on this disk was lost, so the node may have acknowledged entries it no
+ * longer holds.  Until raft_rebuild_done() it grants no vote or pre-vote
+ * and never campaigns, but follows a leader and acknowledges what it
+ * holds.  term_lost: the term and vote were lost too; then it also waits
+ * until it has heard from every other voter, and burns every term up to
+ * the highest they reported (sets its term to it with a vote for itself),
+ * so it can never vote a second time in a term it voted in before.
+ */
+void raft_rebuild_begin(struct raft *r, bool term_lost);
+/*
+ * The index the node must hold durably before it may vote again: the first
+ * commit index from a leader that covers an entry of the leader's own term
+ * (so every entry committed before, including any this node acknowledged,
+ * is at or below it), and only once the term fence is known.  0 = not yet
+ * known; the caller clears its marker durably once its durable log reaches
+ * it, then calls raft_rebuild_done().
+ */
+uint64_t raft_rebuild_target(const struct raft *r);
+bool raft_rebuilding(const struct raft *r);
+/* term_lost: still waiting to hear from every other voter */
+bool raft_rebuild_fence_pending(const struct raft *r);
+void raft_rebuild_done(struct raft *r);
+
 /* ---------------------------------------------------------- inspection */
 
 enum raft_role raft_role(const struct raft *r);

@@ -106,6 +106,15 @@ struct raft {
 	uint64_t recv_off;
 	bool snap_pending;		/* recv complete: hand to caller */
 
+	/* rebuilt from peers (raft_rebuild.c): no vote, no campaign */
+	bool rebuilding;		/* the caller's marker is set */
+	bool rb_fence_pending;		/* term/vote lost: waiting for every voter */
+	uint64_t rb_fence;		/* highest term heard from the voters */
+	bool rb_heard[RAFT_MAX_MEMBERS]; /* by member slot of conf */
+	uint64_t rb_target;		/* index to hold durably, 0 = not known yet */
+	uint64_t rb_target_term;	/* term of the leader that gave it */
+	uint32_t rb_probe_elapsed;	/* ticks since the last term probe */
+
 	/* outbox */
 	struct raft_msg *msgs;
 	uint32_t n_msgs, cap_msgs;
@@ -162,6 +171,11 @@ void raft_transfer_tick(struct raft *r);
 void raft_transfer_check(struct raft *r, struct raft_progress *p);
 void raft_handle_timeout_now(struct raft *r, const struct raft_msg *m);
 void raft_campaign(struct raft *r, bool pre, bool transfer);
+
+/* raft_rebuild.c */
+void raft_rebuild_heard(struct raft *r, const struct raft_msg *m);
+void raft_rebuild_append(struct raft *r, const struct raft_msg *m);
+void raft_rebuild_tick(struct raft *r);
 
 /* raft_read.c */
 void raft_read_round_acked(struct raft *r);

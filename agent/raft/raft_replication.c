@@ -282,6 +282,15 @@ void raft_handle_append(struct raft *r, const struct raft_msg *m)
 	resp.prev_index = m->prev_index;
 	if (m->heartbeat) {
 		resp.heartbeat = true;
+		/*
+		 * The leader caps a heartbeat's commit at what it believes we
+		 * hold: beyond our log, we lost what we acknowledged (rebuilt
+		 * from peers).  Say where our log ends.
+		 */
+		if (m->commit > raft_log_last(l)) {
+			resp.reject = true;
+			resp.hint_index = raft_log_last(l) + 1;
+		}
 		follower_commit(r, m->commit, raft_log_last(l));
 		raft_send(r, &resp);
 		return;
@@ -344,6 +353,14 @@ static void handle_reject(struct raft *r, struct raft_progress *p,
 		return;	/* stale: not our outstanding probe */
 	if (p->state == PROGRESS_SNAPSHOT)
 		return;
+	/*
+	 * A log shorter than what it acknowledged: the follower lost its
+	 * disk and was rebuilt (truthd --rebuild).  Start again from what
+	 * it has; a lower match only makes counting more careful, and the
+	 * commit index never goes back.
+	 */
+	if (!m->hint_term && m->hint_index && m->hint_index <= p->match)
+		p->match = m->hint_index - 1;
 	/* §5.3: use the follower's hint to skip a whole conflicting term. */
 	next = m->hint_index;
 	if (m->hint_term) {
@@ -373,6 +390,13 @@ void raft_handle_append_resp(struct raft *r, const struct raft_msg *m)
 		raft_read_round_acked(r);
 	}
 	if (m->heartbeat) {
+		if (m->reject && m->hint_index && m->hint_index <= p->match) {
+			/* its log is shorter than what it acknowledged: rebuilt */
+			p->match = m->hint_index - 1;
+			become_probe(p, m->hint_index);
+			raft_send_more(r, p);
+			return;
+		}
 		if (p->state == PROGRESS_PROBE) {
 			p->probe_sent = false;
 		} else if (p->state == PROGRESS_PIPELINE &&

@@ -327,4 +327,38 @@ int truth_snap_load(const struct truth_fs *fs, const char *dir,
 		    struct truth_snap *out, bool *found, char *err);
 void truth_snap_free(struct truth_snap *s);
 
+/* ------------------------------------------------------------- rebuild */
+
+#define TRUTH_REBUILD_MARKER	"REBUILDING"	/* marker file in the data directory */
+
+/* What the marker records (Documentation/storage.md "Rebuilding"). */
+struct truth_rebuild_marker {
+	bool term_lost;		/* term and vote were not trusted: moved too */
+	int64_t started;	/* when, seconds since the epoch */
+	char moved_to[64];	/* "rebuild-<UTC time>" inside the directory */
+};
+
+/*
+ * truthd --rebuild, with the data directory locked: rename the storage's
+ * files (wal-*, open-*, snap-*, an older marker, and meta-* unless both
+ * read back cleanly) into dir/rebuild-<UTC time>/, sync, then write the
+ * marker durably.  Other names (LOCK, the clock page) stay.  Nothing is deleted.  *moved gets the number of names moved.
+ * A marker already there with term_lost keeps term_lost.
+ */
+int truth_rebuild_prepare(const char *dir, struct truth_rebuild_marker *mk,
+			  unsigned *moved, char *err);
+/* write the marker: .tmp, fdatasync, rename, fsync the directory */
+int truth_rebuild_marker_write(const struct truth_fs *fs, const char *dir,
+			       const struct truth_rebuild_marker *mk, char *err);
+/*
+ * *present = whether the marker exists.  A damaged marker is present with
+ * term_lost set (the safe reading) and a warning.
+ */
+int truth_rebuild_marker_read(const struct truth_fs *fs, const char *dir,
+			      bool *present, struct truth_rebuild_marker *mk,
+			      truth_storage_log_fn log, void *log_ctx, char *err);
+/* remove the marker durably (unlink, fsync the directory) */
+int truth_rebuild_marker_clear(const struct truth_fs *fs, const char *dir,
+			       char *err);
+
 #endif /* _TRUTH_STORAGE_H */

@@ -54,6 +54,15 @@ void info_truth(void *ctx, struct truth_resp_session *s,
 		(unsigned long long)raft_snapshot_index(rf), count_path(d),
 		d->fp ? "on" : "off",
 		d->conf.fsync ? "on" : "unsafe", d->conf.n_peers);
+	/* rebuild.c: not voting until the durable log reaches the target */
+	truth_resp_out_printf(o, "rebuilding:%d\r\n", d->rebuilding ? 1 : 0);
+	if (d->rebuilding)
+		truth_resp_out_printf(o,
+			"rebuild_target:%llu\r\nrebuild_durable:%llu\r\n"
+			"rebuild_waiting_for_peers:%d\r\nrebuild_moved_to:%s\r\n",
+			(unsigned long long)raft_rebuild_target(rf),
+			(unsigned long long)node_durable(d),
+			raft_rebuild_fence_pending(rf) ? 1 : 0, d->rb.moved_to);
 	for (i = 0; i < d->conf.n_peers; i++) {
 		const struct truth_conf_peer *p = &d->conf.peers[i];
 		uint64_t m = node_peer_match(d, p->id);

@@ -26,7 +26,21 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: truthd --config FILE [--set KEY=VALUE ...]\n"
 		"       truthd --check-config --config FILE [--set KEY=VALUE ...]\n"
-		"Runs one member of a truth group (Documentation/truthd.md).\n");
+		"       truthd --rebuild --config FILE [--set KEY=VALUE ...]\n"
+		"Runs one member of a truth group (Documentation/truthd.md).\n"
+		"\n"
+		"  --config FILE       the configuration (truthd.conf.example)\n"
+		"  --set KEY=VALUE     override one key of FILE\n"
+		"  --check-config      check FILE and the --set values, then exit\n"
+		"  --rebuild           this node's log is lost or corrupt: move its log and\n"
+		"                      snapshots into data_dir/rebuild-<UTC time>/ (nothing is\n"
+		"                      deleted), then run, copying the log from the leader;\n"
+		"                      the node does not vote until it has caught up\n"
+		"                      (Documentation/admin-guide.md \"Rebuilding a node\")\n"
+		"\n"
+		"example, after \"refusing to start\" names a corrupt segment:\n"
+		"  systemctl stop truthd\n"
+		"  truthd --rebuild --config /etc/truth/truthd.conf\n");
 }
 
 static void conf_err(void *ctx, const char *where, const char *key,
@@ -68,6 +82,7 @@ static void tick_event(struct truth_ev *ev, uint32_t events)
 {
 	node_tick(ev->arg);
 	fp_tick(ev->arg);
+	rebuild_check(ev->arg);
 }
 
 static void udp_event(struct truth_ev *ev, uint32_t events)
@@ -85,12 +100,14 @@ static void idle(void *arg)
 	node_process(arg);
 }
 
-static int load_conf(struct truthd *d, int argc, char **argv, bool *check)
+static int load_conf(struct truthd *d, int argc, char **argv, bool *check,
+		     bool *rebuild)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "set", required_argument, NULL, 's' },
 		{ "check-config", no_argument, NULL, 'k' },
+		{ "rebuild", no_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -113,6 +130,9 @@ static int load_conf(struct truthd *d, int argc, char **argv, bool *check)
 		case 'k':
 			*check = true;
 			break;
+		case 'r':
+			*rebuild = true;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -123,6 +143,10 @@ static int load_conf(struct truthd *d, int argc, char **argv, bool *check)
 	}
 	if (!d->conf_path || optind != argc) {
 		usage(stderr);
+		return -1;
+	}
+	if (*check && *rebuild) {
+		fprintf(stderr, "truthd: --check-config and --rebuild exclude each other\n");
 		return -1;
 	}
 	errors = truth_conf_load(&d->conf, d->conf_path, conf_err, NULL);
@@ -173,6 +197,9 @@ static int start(struct truthd *d)
 	int ret;
 
 	ret = node_open(d);
+	if (ret)
+		return ret;
+	ret = rebuild_open(d);
 	if (ret)
 		return ret;
 	ret = truth_tp_init(&d->tp, d->conf.node_id, d->conf.group_id, d->conf.key,
@@ -236,14 +263,17 @@ static int start(struct truthd *d)
 int main(int argc, char **argv)
 {
 	static struct truthd d;
-	bool check = false;
+	bool check = false, rebuild = false;
 	int ret;
 
 	d.clk.timerfd = -1;
 	d.sigfd = d.tickfd = d.tcpfd = d.unixfd = d.lockfd = -1;
 	d.loop.epfd = -1;
-	if (load_conf(&d, argc, argv, &check))
+	if (load_conf(&d, argc, argv, &check, &rebuild)) {
+		if (rebuild)
+			fprintf(stderr, "truthd: --rebuild refused: nothing was changed\n");
 		return 1;
+	}
 	if (check) {
 		printf("%s: ok\n", d.conf_path);
 		return 0;
@@ -252,6 +282,10 @@ int main(int argc, char **argv)
 	if (!d.conf.fsync)
 		log_warn("fsync = off: acknowledged writes can be lost on power failure (unsafe, tests only)");
 	ret = lock_dir(&d);
+	if (ret && rebuild)
+		fprintf(stderr, "truthd: --rebuild refused: nothing was changed\n");
+	if (!ret && rebuild)
+		ret = rebuild_prepare(&d);
 	if (!ret)
 		ret = start(&d);
 	if (!ret) {

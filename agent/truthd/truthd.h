@@ -198,6 +198,10 @@ struct truthd {
 	struct truth_ev ev_cw;
 	uint64_t cw_count, cw_wait_ns, cw_max_ns;	/* commit-waits, total and longest wait */
 
+	/* rebuild.c: truthd --rebuild */
+	bool rebuilding;		/* marker present: Raft abstains */
+	struct truth_rebuild_marker rb;
+
 	/* stats */
 	uint64_t writes, reads_lease, reads_index, redirects, snapshots;
 	uint64_t acks_coalesced;	/* held acks a later ack covered, not sent */
@@ -294,6 +298,11 @@ const char *clock_chrony_state_name(int st);
 void clock_debug(struct truthd *d, struct truth_resp_session *s,
 		 const struct truth_resp_request *req);
 void clock_info(struct truthd *d, struct truth_resp_out *o);
+
+/* rebuild.c */
+int rebuild_prepare(struct truthd *d);	/* --rebuild: move aside, mark */
+int rebuild_open(struct truthd *d);	/* after node_open: honour a marker */
+void rebuild_check(struct truthd *d);	/* each tick: clear once caught up */
 
 /* info.c */
 void info_truth(void *ctx, struct truth_resp_session *s,

@@ -294,7 +294,14 @@ t_step() {
 	pick=("${kinds[$(((T_RUN_SEED * 2 + T_STEPS) % ${#kinds[@]}))]}")
 	# the first step takes the next kind too: a run the emulated VM gives
 	# time for one step only still covers two
-	[ $T_STEPS = 0 ] && pick+=("${kinds[$(((T_RUN_SEED * 2 + 1) % ${#kinds[@]}))]}")
+	# In the VM the first step opens with netem kind (seed mod 4) instead
+	# (T_KINDS_VM starts with the four): any 4 consecutive VM seeds, as
+	# in make check's campaign, apply loss, duplicate, reorder and delay
+	[ $T_STEPS = 0 ] && [ "$T_MODE" = vm ] && pick=("${kinds[$((T_RUN_SEED % 4))]}")
+	if [ $T_STEPS = 0 ]; then
+		k=${kinds[$(((T_RUN_SEED * 2 + 1) % ${#kinds[@]}))]}
+		[ "$k" = "${pick[0]}" ] || pick+=("$k")
+	fi
 	T_STEPS=$((T_STEPS + 1))
 	rnd 10
 	n=1

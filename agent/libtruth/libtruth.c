@@ -9,6 +9,7 @@
 #include <netdb.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -502,14 +503,23 @@ int truth_client_call_hlc(struct truth_client *c, struct truth_reply **reply, ui
 	int wait_ms = c->cfg.reply_timeout_ms ? c->cfg.reply_timeout_ms :
 		      c->cfg.probe_ms < 0 ? -1 : c->cfg.probe_ms ? c->cfg.probe_ms : 2000;
 	unsigned int attempt;
+	unsigned int free_moves = 3;	/* redirects followed with no sleep */
+	bool redirected = false;
 	int r = -EIO;
 
 	*reply = NULL;
 	for (attempt = 0; attempt < c->cfg.attempts; attempt++) {
 		struct truth_reply *rep = NULL;
 
-		if (attempt)
+		/*
+		 * A -MOVED names the leader now: go there at once (the first
+		 * three times; more back off as any failure does).  After
+		 * a failover the redirect comes once the retries to a follower
+		 * have backed off to 320-500 ms, which a sleep here added again.
+		 */
+		if (attempt && !redirected)
 			sleep_ms(attempt < 5 ? 20 << attempt : 500);
+		redirected = false;
 		if (c->fd < 0) {
 			r = connect_addr(c, c->target);
 			if (r < 0) {
@@ -542,8 +552,10 @@ int truth_client_call_hlc(struct truth_client *c, struct truth_reply **reply, ui
 
 			set_err(c, "%s", rep->str);
 			disconnect(c);
-			if (addr && strlen(addr + 1) < NODE_MAX)
+			if (addr && strlen(addr + 1) < NODE_MAX) {
 				strcpy(c->target, addr + 1);	/* the leader, says a follower */
+				redirected = free_moves && free_moves--;
+			}
 			truth_reply_free(rep);
 			continue;
 		}

@@ -29,6 +29,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 # shellcheck source=scripts/cluster.sh
 . scripts/cluster.sh
+# shellcheck source=scripts/torture-failover.sh
+. scripts/torture-failover.sh
 
 T_CLIENT=${T_CLIENT:-$top/build/selftests/tools/truth-torture}
 T_LINZ=${T_LINZ:-$top/build/selftests/tools/truth-linz}
@@ -148,7 +150,7 @@ cl_heal() {
 t_leader() { T_LEADER=$(cl_leader 2>/dev/null) || T_LEADER=; }
 
 nem_kill() {
-	local k
+	local k ka
 	t_leader
 	rnd 10
 	if [ -n "$T_LEADER" ] && [ $R -lt 6 ]; then
@@ -160,10 +162,22 @@ nem_kill() {
 	fi
 	cl_running "$k" || return 0
 	t_note "kill -9 node $k"
+	# the clock starts at the kill itself: a shell builtin between two
+	# builtin clock reads (polls, notes and process starts around it take
+	# 10-1000 ms on a loaded host: stamped after them, a failover looked
+	# that much shorter, or nearly nothing once a new leader was in)
+	ka=${EPOCHREALTIME/./}
+	kill -KILL "${CL_PIDS[$k]}" 2>/dev/null
 	cl_kill "$k"
-	# the clock starts once the leader is dead: a write invoked before that
-	# may still be the old leader's
-	[ "$k" = "$T_LEADER" ] && echo "$(t_now_ns) $k" >>"$CL_DIR/failover"
+	# every kill of a node that was leading is a failover (random kills
+	# too); one aimed at the polled leader that had lost the lead by then
+	# is not ("raced"); the other nemeses of the step ("other") may keep a
+	# quorum away until they are undone: summed up apart
+	if t_was_leader "$k"; then
+		echo "$(t_mono_of "$ka") $k leader $T_STEP_N" >>"$CL_DIR/failover"
+	elif [ "$k" = "$T_LEADER" ]; then
+		echo "$(t_mono_of "$ka") $k raced $T_STEP_N" >>"$CL_DIR/failover"
+	fi
 	T_UNDO+=("cl_running $k || cl_start $k")
 }
 
@@ -316,6 +330,7 @@ t_step() {
 	# a kill first, while nothing else is on: its failover time is the
 	# election's, with whatever the same step adds afterwards
 	t_note "step: ${pick[*]}"
+	T_STEP_N=${#pick[@]}
 	for k in "${pick[@]}"; do [ "$k" = kill ] && t_apply "$k"; done
 	for k in "${pick[@]}"; do [ "$k" = kill ] || t_apply "$k"; done
 	rnd 20; sleep "$((R / 10)).$((R % 10 + 5))"
@@ -349,24 +364,6 @@ t_lost() {
 	}' "$1"
 }
 
-# failover: from each leader kill to the first write acknowledged that was
-# invoked after it (the new leader's first commit a client saw), in ms
-t_failover() {
-	awk -v F="$2" '
-	BEGIN { while ((getline l < F) > 0) { split(l, p, " "); t[++n] = p[1] } }
-	$1 != "final" && ($2 == "write" || $2 == "incr") && $8 == "ok" { inv[++m] = $5; done[m] = $6 }
-	END {
-		out = ""
-		for (i = 1; i <= n; i++) {
-			best = -1
-			for (j = 1; j <= m; j++)
-				if (inv[j] >= t[i] && (best < 0 || done[j] < best)) best = done[j]
-			out = out (out == "" ? "" : ",") (best < 0 ? "none" : int((best - t[i]) / 1000000))
-		}
-		print (out == "" ? "-" : out)
-	}' "$1"
-}
-
 # check a run's history: linearizability per model, lost writes, failover;
 # prints the key=value part of the result line, returns 1 on a violation
 t_check() {
@@ -386,7 +383,7 @@ t_check() {
 	lost=$(t_lost "$h" 2>"$dir/lost")
 	sed 's/^/#   /' "$dir/lost" | head -n 10 >&2
 	fo=$(t_failover "$h" "$dir/failover")
-	T_RESULT="ops=$(wc -l <"$h") ok=$(awk '$NF == "ok"' "$h" | wc -l) unknown=$(awk '$NF == "unknown"' "$h" | wc -l) violations=$viol lost=$lost failover_ms=$fo"
+	T_RESULT="ops=$(wc -l <"$h") ok=$(awk '$NF == "ok"' "$h" | wc -l) unknown=$(awk '$NF == "unknown"' "$h" | wc -l) violations=$viol lost=$lost $fo"
 	[ "$viol" = 0 ] && [ "${lost:-1}" = 0 ]
 }
 
@@ -635,10 +632,23 @@ t_summary() {
 			if (fs[i] == "none") nofo++
 			else if (fs[i] ~ /^[0-9]+$/) fo[++nfo] = fs[i] + 0
 		}
+		n = split(f["failover_other_ms"], fs, ",")
+		for (i = 1; i <= n; i++) {
+			if (fs[i] == "none") nofo2++
+			else if (fs[i] ~ /^[0-9]+$/) fo2[++nfo2] = fs[i] + 0
+		}
+		focut += f["failover_cut"]; foraced += f["failover_raced"]
 		if (f["clock"] == "unavailable") noclock++
 		delete f
 	}
-	function pct(p,   i) { i = int((nfo - 1) * p / 100 + 0.999999); return fo[i + 1] }
+	# sort a[1..n] (insertion sort: a few hundred values at most)
+	function sortn(a, n,   i, j, v) { for (i = 2; i <= n; i++) { v = a[i]; for (j = i - 1; j >= 1 && a[j] > v; j--) a[j + 1] = a[j]; a[j + 1] = v } }
+	function pct(a, n, p,   i) { i = int((n - 1) * p / 100 + 0.999999); return a[i + 1] }
+	function foline(what, a, n, none) {
+		sortn(a, n)
+		if (n) printf "torture summary: failover (%s) n=%d p50 %d ms p99 %d ms max %d ms%s\n", what, n, pct(a, n, 50), pct(a, n, 99), a[n], (none ? sprintf(", %d with no commit though the clients went on 3 s", none) : "")
+		else if (none) printf "torture summary: failover (%s): %d with no commit though the clients went on 3 s\n", what, none
+	}
 	END {
 		m = ""
 		for (k in mode) m = m sprintf("%s%s %d", (m == "" ? "" : ", "), k, mode[k])
@@ -649,10 +659,10 @@ t_summary() {
 		printf "torture summary: nemeses applied %d: %s\n", nemt, m
 		if (noclock) printf "torture summary: clock nemesis unavailable in %d runs (truthd without test_hooks)\n", noclock
 		printf "torture summary: violations %d, lost acknowledged writes %d\n", viol, lost
-		# insertion sort: a few hundred values at most
-		for (i = 2; i <= nfo; i++) { v = fo[i]; for (j = i - 1; j >= 1 && fo[j] > v; j--) fo[j + 1] = fo[j]; fo[j + 1] = v }
-		if (nfo) printf "torture summary: failover (leader kill -> first new commit) n=%d p50 %d ms p99 %d ms max %d ms%s\n", nfo, pct(50), pct(99), fo[nfo], (nofo ? sprintf(", %d with no commit before the run ended", nofo) : "")
-		else printf "torture summary: failover: no leader kill measured\n"
+		foline("leader kill -9 alone -> first new commit", fo, nfo, nofo)
+		foline("leader kill -9 with other nemeses in the step", fo2, nfo2, nofo2)
+		if (!nfo && !nofo && !nfo2 && !nofo2) printf "torture summary: failover: no leader kill measured\n"
+		if (focut || foraced) printf "torture summary: failover not measured: %d kills the run ended too soon after, %d raced a leadership change (the polled leader had lost the lead)\n", focut, foraced
 	}' "$@"
 }
 

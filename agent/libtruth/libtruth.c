@@ -9,6 +9,7 @@
 #include <netdb.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -405,6 +406,18 @@ static int send_request(struct truth_client *c, uint64_t seq, unsigned int flags
 	return r;
 }
 
+/* the sleep before attempt n (n >= 1): 40, 80, 160, 320, then 500 ms */
+static int backoff_ms(unsigned int n)
+{
+	return n < 5 ? 20 << n : 500;
+}
+
+/* -TRYAGAIN asked again this often (truthd's heartbeat is 50 ms) */
+#define TRYAGAIN_MS	50
+/* a redirect to the member that just failed us is taken for -TRYAGAIN
+ * this long (truthd's longest election timeout) */
+#define GONE_MS		600
+
 static void sleep_ms(int ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
@@ -501,18 +514,26 @@ int truth_client_call_hlc(struct truth_client *c, struct truth_reply **reply, ui
 	uint64_t seq = ++c->seq;	/* the same for every retry: applied once */
 	int wait_ms = c->cfg.reply_timeout_ms ? c->cfg.reply_timeout_ms :
 		      c->cfg.probe_ms < 0 ? -1 : c->cfg.probe_ms ? c->cfg.probe_ms : 2000;
-	unsigned int attempt;
+	unsigned int attempt, polled_ms = 0, budget_ms = 0, gone_ms = 0;
+	unsigned int free_moves = 3;	/* redirects followed with no sleep */
+	char gone[NODE_MAX] = "";	/* the member that last failed us */
+	bool no_sleep = false, no_leader;
 	int r = -EIO;
 
+	for (attempt = 1; attempt < c->cfg.attempts; attempt++)
+		budget_ms += backoff_ms(attempt);
 	*reply = NULL;
 	for (attempt = 0; attempt < c->cfg.attempts; attempt++) {
 		struct truth_reply *rep = NULL;
 
-		if (attempt)
-			sleep_ms(attempt < 5 ? 20 << attempt : 500);
+		if (attempt && !no_sleep)
+			sleep_ms(backoff_ms(attempt));
+		no_sleep = false;
 		if (c->fd < 0) {
 			r = connect_addr(c, c->target);
 			if (r < 0) {
+				strcpy(gone, c->target);
+				gone_ms = polled_ms;
 				next_member(c);
 				continue;
 			}
@@ -534,23 +555,61 @@ int truth_client_call_hlc(struct truth_client *c, struct truth_reply **reply, ui
 		if (r) {
 			if (r != -ETIMEDOUT || c->cfg.reply_timeout_ms)
 				set_err(c, "%s: %s", c->target, strerror(-r));
+			strcpy(gone, c->target);
+			gone_ms = polled_ms;
 			next_member(c);
 			continue;
 		}
+		no_leader = false;
 		if (rep->type == TRUTH_REPLY_ERROR && !strncmp(rep->str, "MOVED ", 6)) {
 			const char *addr = strchr(rep->str + 6, ' ');
 
 			set_err(c, "%s", rep->str);
 			disconnect(c);
-			if (addr && strlen(addr + 1) < NODE_MAX)
-				strcpy(c->target, addr + 1);	/* the leader, says a follower */
-			truth_reply_free(rep);
-			continue;
-		}
-		if (rep->type == TRUTH_REPLY_ERROR && !strncmp(rep->str, "TRYAGAIN", 8)) {
+			/*
+			 * It names the member that just failed us: the leader
+			 * died and this follower has not noticed yet (its
+			 * election timer runs): as good as -TRYAGAIN, for up to
+			 * GONE_MS of asking (then it may be right: follow it).
+			 */
+			no_leader = addr && !strcmp(addr + 1, gone) &&
+				    polled_ms - gone_ms < GONE_MS;
+			if (!no_leader) {
+				/*
+				 * It names the leader now: go there at once (the
+				 * first three times; more back off as any failure
+				 * does).  After a failover the redirect came once
+				 * the retries had backed off to 320-500 ms, and a
+				 * sleep here added that again.
+				 */
+				if (addr && strlen(addr + 1) < NODE_MAX) {
+					strcpy(c->target, addr + 1);	/* the leader, says a follower */
+					no_sleep = free_moves && free_moves--;
+				}
+				truth_reply_free(rep);
+				continue;
+			}
+		} else if (rep->type == TRUTH_REPLY_ERROR && !strncmp(rep->str, "TRYAGAIN", 8)) {
 			set_err(c, "%s", rep->str);
+			no_leader = true;
+		}
+		if (no_leader) {
 			truth_reply_free(rep);
 			next_member(c);
+			/*
+			 * No leader yet: an election is under way, done within
+			 * one or two election timeouts.  Ask every TRYAGAIN_MS
+			 * rather than backing off to 500 ms (an election over
+			 * at 450 ms was seen at 600 ms or later), uncounted, for
+			 * as long in all as the attempts' back-off would sleep;
+			 * then give up, as the attempts would have.
+			 */
+			if (polled_ms >= budget_ms)
+				break;
+			sleep_ms(TRYAGAIN_MS);
+			polled_ms += TRYAGAIN_MS;
+			no_sleep = true;
+			attempt--;	/* unsigned: wraps, then ++ */
 			continue;
 		}
 		if (hlc)

@@ -225,11 +225,39 @@ static void record_vote(struct raft *r, uint32_t id, bool granted)
 	r->votes_granted[s] = granted;
 }
 
-void raft_campaign(struct raft *r, bool pre, bool transfer)
+/*
+ * (Pre-)vote requests of the campaign under way to every voter that has
+ * not answered it yet: at its start, then again every heartbeat interval
+ * (raft_tick).  A voter that heard the dead leader a few ticks later than
+ * we did drops a pre-vote silently (leader_is_sticky), and a datagram may
+ * be lost: waiting a whole new election timeout for either made failovers
+ * take up to two.  Asking again changes nothing for a voter that answered
+ * (a pre-vote changes no state; a vote is granted to one candidate per
+ * term, and again to the same one).
+ */
+static void send_vote_requests(struct raft *r)
 {
 	uint64_t last = raft_log_last(&r->log);
+	bool pre = r->role == RAFT_PRECANDIDATE;
 	struct raft_msg m = { 0 };
 	uint32_t i;
+
+	m.type = pre ? RAFT_MSG_PREVOTE : RAFT_MSG_VOTE;
+	m.term = pre ? r->term + 1 : r->term;
+	m.last_index = last;
+	m.last_term = raft_log_term(&r->log, last);
+	m.transfer = r->campaign_transfer;
+	for (i = 0; i < r->conf.n; i++) {
+		if (r->conf.m[i].role != RAFT_VOTER || r->conf.m[i].id == r->id ||
+		    r->votes_seen[i])
+			continue;
+		m.to = r->conf.m[i].id;
+		raft_send(r, &m);
+	}
+}
+
+void raft_campaign(struct raft *r, bool pre, bool transfer)
+{
 	int res;
 
 	/* diss. §4.2.2: voters of the latest configuration (or of the one an
@@ -251,15 +279,11 @@ void raft_campaign(struct raft *r, bool pre, bool transfer)
 	if (pre) {
 		/* diss. §9.6: ask first whether we could win, without a new term. */
 		r->role = RAFT_PRECANDIDATE;
-		m.type = RAFT_MSG_PREVOTE;
-		m.term = r->term + 1;
 	} else {
 		/* §5.2: increment currentTerm, vote for self. */
 		r->role = RAFT_CANDIDATE;
 		r->term++;
 		r->vote = r->id;
-		m.type = RAFT_MSG_VOTE;
-		m.term = r->term;
 	}
 	record_vote(r, r->id, true);
 	res = tally(r);
@@ -270,15 +294,25 @@ void raft_campaign(struct raft *r, bool pre, bool transfer)
 			become_leader(r);
 		return;
 	}
-	m.last_index = last;
-	m.last_term = raft_log_term(&r->log, last);
-	m.transfer = transfer;
-	for (i = 0; i < r->conf.n; i++) {
-		if (r->conf.m[i].role != RAFT_VOTER || r->conf.m[i].id == r->id)
-			continue;
-		m.to = r->conf.m[i].id;
-		raft_send(r, &m);
-	}
+	send_vote_requests(r);
+}
+
+/*
+ * Two pre-candidates for the same term whose logs end at the same entry
+ * would vouch for each other, both turn candidate, vote for themselves and
+ * split the vote; after a leader's crash in a 3-node cluster that was the
+ * usual reason a failover took a second election timeout (Documentation/
+ * raft.md "Failover").  Of such a pair only the lower id gets the other's
+ * pre-vote.  A pre-vote grants nothing (diss. §9.6), so this decides who
+ * asks for real votes first, never who may win them.
+ */
+static bool prevote_yields(const struct raft *r, const struct raft_msg *m)
+{
+	uint64_t last = raft_log_last(&r->log);
+
+	return r->role == RAFT_PRECANDIDATE && m->term == r->term + 1 &&
+	       m->from > r->id && m->last_index == last &&
+	       m->last_term == raft_log_term(&r->log, last);
 }
 
 static void handle_vote(struct raft *r, const struct raft_msg *m, bool pre)
@@ -291,6 +325,8 @@ static void handle_vote(struct raft *r, const struct raft_msg *m, bool pre)
 	if (pre) {
 		/* diss. §9.6: grant a pre-vote for a later term to an up-to-date log. */
 		grant = m->term > r->term && up_to_date;
+		if (grant && prevote_yields(r, m))
+			grant = false;
 	} else {
 		/* Figure 2, RequestVote receiver 2: votedFor null or candidate, log up to date. */
 		grant = (r->vote == RAFT_NONE || r->vote == m->from) &&
@@ -306,6 +342,14 @@ static void handle_vote(struct raft *r, const struct raft_msg *m, bool pre)
 	if (grant && !pre) {
 		r->vote = m->from;
 		/* §5.2: granting a vote resets the election timer. */
+		raft_reset_election_timer(r);
+	} else if (grant) {
+		/*
+		 * A pre-vote granted: give that candidate an election timeout
+		 * to get its real votes out (they wait for its hard state to
+		 * be durable) before starting a campaign of our own, which
+		 * would split the vote with it.  Liveness only.
+		 */
 		raft_reset_election_timer(r);
 	}
 	raft_send(r, &resp);
@@ -496,6 +540,9 @@ void raft_tick(struct raft *r, uint64_t now)
 	/* §5.2: no word from a leader within the election timeout: campaign. */
 	if (r->election_elapsed >= r->randomized_timeout)
 		raft_campaign(r, r->opt.pre_vote, false);
+	else if ((r->role == RAFT_PRECANDIDATE || r->role == RAFT_CANDIDATE) &&
+		 r->election_elapsed % r->opt.heartbeat_ticks == 0)
+		send_vote_requests(r);
 }
 
 int raft_propose(struct raft *r, uint64_t client_id, uint64_t client_seq,

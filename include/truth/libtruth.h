@@ -63,7 +63,10 @@ struct truth_client_config {
 	 * 0: 2000; -1: never.
 	 */
 	int probe_ms;
-	unsigned int attempts;		/* sends before giving up; 0: 3 per node, at least 10 */
+	/* sends before giving up; 0: 3 per node, at least 10.  A "-TRYAGAIN"
+	 * (no leader yet) is asked again every 50 ms, uncounted, for as long
+	 * as the attempts' back-off (40, 80, 160, 320, then 500 ms) sleeps */
+	unsigned int attempts;
 	uint64_t client_id;		/* 0: a random one */
 };
 

@@ -36,6 +36,7 @@ void truth_conf_defaults(struct truth_conf *c)
 	c->heartbeat_ms = 50;
 	c->log_level = TRUTH_LOG_INFO;
 	c->snapshot_bytes = 64ull << 20;
+	c->wal_segment_bytes = 8ull << 20;
 	c->max_clients = 1024;
 	c->client_output_limit = 64ull << 20;
 }
@@ -267,6 +268,10 @@ int truth_conf_set(struct truth_conf *c, const char *where, const char *key,
 		if (parse_u64(value, 4096, 1ull << 40, &v))
 			return bad(err, ctx, where, key, "must be an integer 4096..2^40");
 		c->snapshot_bytes = v;
+	} else if (!strcmp(key, "wal_segment_bytes")) {
+		if (parse_u64(value, 1ull << 20, 1ull << 30, &v))
+			return bad(err, ctx, where, key, "must be an integer 1048576..2^30");
+		c->wal_segment_bytes = v;
 	} else if (!strcmp(key, "max_clients")) {
 		if (parse_u64(value, 1, 100000, &v))
 			return bad(err, ctx, where, key, "must be an integer 1..100000");

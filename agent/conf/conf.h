@@ -60,6 +60,7 @@ struct truth_conf {
 	uint32_t heartbeat_ms;
 	int log_level;			/* enum truth_log_level */
 	uint64_t snapshot_bytes;	/* log bytes since the last snapshot that start a new one */
+	uint64_t wal_segment_bytes;	/* pre-allocated size of a WAL segment */
 	uint32_t max_clients;		/* connections accepted at once */
 	uint64_t client_output_limit;	/* bytes of unsent replies before a client is dropped */
 	char clock_page[512];		/* clockbound page path ("" until finish: data_dir/clockbound) */

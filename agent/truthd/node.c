@@ -112,6 +112,7 @@ int node_open(struct truthd *d)
 		goto out;
 	}
 	wo.dir = d->conf.data_dir;
+	wo.segment_size = d->conf.wal_segment_bytes;
 	wo.log = storage_log;
 	ret = truth_wal_open(&d->wal, &wo, found ? snap.index : 0,
 			     found ? snap.term : 0, err);

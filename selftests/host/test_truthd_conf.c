@@ -191,6 +191,8 @@ static const struct {
 	{ 16, "just words", "just words" },			/* no '=' */
 	{ 16, "client_unix = relative.sock", "client_unix" },
 	{ 16, "snapshot_bytes = 12", "snapshot_bytes" },
+	{ 16, "wal_segment_bytes = 65536", "wal_segment_bytes" },
+	{ 16, "wal_segment_bytes = 2147483648", "wal_segment_bytes" },
 	{ 16, "max_clients = 0", "max_clients" },
 	{ 16, "client_output_limit = 10", "client_output_limit" },
 	{ 16, "client_advertise = nowhere", "client_advertise" },

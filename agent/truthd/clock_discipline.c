@@ -47,11 +47,11 @@
  * having steered, and stopping, hand the clock back: the frequency truthd
  * found at start, no slew left running.
  *
- * The first version handed the whole offset to a 500 ppm slew every 2 s
- * with no frequency term: a drift made it lag for good and 50 ms took
- * 100 s.  Its VM test's wander (-16..+142 ms) came from the test's
- * reference clock (test_clock_base = raw, converted with unbracketed
- * reads), not from the loop: Documentation/truthd.md "Discipline".
+ * The first version did not converge (Documentation/truthd.md
+ * "Discipline"): its measurement spanned the /proc scan (the bound's
+ * middle lagged the wall reading by half of it, up to ~150 ms in a loaded
+ * TCG guest), its test's reference clock was converted with unbracketed
+ * reads, and it had no frequency term.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -319,6 +319,12 @@ static int measure(struct truthd *d, int64_t *off, int64_t *k, uint64_t *eps,
 	struct timespec ts;
 	int64_t l1, l2, wall, real;
 
+	/*
+	 * l1 .. l2 bracket the wall reading tightly: the middle of
+	 * [earliest(l1), latest(l2)] is off by up to (l2 - l1) / 2, and a
+	 * bracket around the /proc scan (milliseconds to ~300 ms in a loaded
+	 * TCG guest) made the first version chase that
+	 */
 	l1 = truth_probe_local_now(d->clk.engine);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	wall = truthd_realtime_ns(d);

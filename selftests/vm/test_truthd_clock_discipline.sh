@@ -28,7 +28,8 @@
 #     and hands the clock back (its frequency as found, no slew left);
 #     gone again, B resumes
 #  6. B stopped: the kernel's frequency is as found, no slew left
-# TRUTHD overrides the binary (e.g. an older build, to see 2-4 fail).
+# TRUTHD overrides the binary (the first controller fails 2 and 5:
+# Documentation/truthd.md "Discipline").
 set -u
 cd "$(dirname "$0")/../.."
 . selftests/lib/tap.sh

@@ -15,7 +15,8 @@
  * The controller, every DISCIPLINE_PERIOD (1 s of RAW):
  *
  *  frequency (FLL): the least-squares slope of y over the last
- *	DISC_FIT_LEN samples (at least DISCIPLINE_FIT_SPAN apart) is the
+ *	DISC_FIT_LEN samples (at least DISCIPLINE_FIT_SPAN apart), each
+ *	weighted by 1 / eps^2, is the
  *	wall clock's rate error; REALTIME is set to run at minus that rate
  *	against RAW (ADJ_FREQUENCY).  y does not depend on what we do, so
  *	this part is open-loop: it cannot wind up or oscillate, and a
@@ -76,6 +77,7 @@
 #define DISCIPLINE_FIT_SPAN	(8 * NSEC)		/* ...spanning at least */
 #define DISCIPLINE_JUMP_NS	1000000LL		/* fit misses above: a spike */
 #define DISCIPLINE_SPIKES	8			/* in a row: a real move */
+#define DISCIPLINE_EPS_FLOOR	10000ULL		/* fit weights: 1 / max(eps, 10 us)^2 */
 
 static const char *const time_daemons[] = {
 	"chronyd", "ntpd", "systemd-timesyn", "openntpd", "ptp4l", "phc2sys",
@@ -184,14 +186,17 @@ static void fit_reset(struct clock_discipline *c)
 }
 
 /*
- * Least-squares line through the window: its slope (ppb) and its value at
- * @now; 0 while the window is too short.  Times are relative to @now, so
- * doubles hold them to far better than a nanosecond.
+ * Weighted least-squares line through the window: its slope (ppb) and its
+ * value at @now; 0 while the window is too short.  A sample weighs
+ * 1 / eps^2 (eps floored at DISCIPLINE_EPS_FLOOR): one taken while the
+ * bound was wide (a delayed exchange) says little and counts little.
+ * Times are relative to @now, so doubles hold them to far better than a
+ * nanosecond.
  */
 static int fit_line(const struct clock_discipline *c, int64_t now, double *slope,
 		    double *at_now)
 {
-	double st = 0, sy = 0, stt = 0, sty = 0, n = c->fit_n, den;
+	double st = 0, sy = 0, stt = 0, sty = 0, n = 0, den;
 	int64_t oldest = now;
 	uint32_t i;
 
@@ -199,13 +204,17 @@ static int fit_line(const struct clock_discipline *c, int64_t now, double *slope
 		return 0;
 	for (i = 0; i < c->fit_n; i++) {
 		double t = (double)(c->fit_t[i] - now) / NSEC, y = (double)c->fit_y[i];
+		double e = (double)(c->fit_e[i] > DISCIPLINE_EPS_FLOOR ?
+				    c->fit_e[i] : DISCIPLINE_EPS_FLOOR) / 1e6;
+		double w = 1 / (e * e);
 
 		if (c->fit_t[i] < oldest)
 			oldest = c->fit_t[i];
-		st += t;
-		sy += y;
-		stt += t * t;
-		sty += t * y;
+		n += w;
+		st += w * t;
+		sy += w * y;
+		stt += w * t * t;
+		sty += w * t * y;
 	}
 	den = n * stt - st * st;
 	if (now - oldest < DISCIPLINE_FIT_SPAN || den <= 0)
@@ -248,6 +257,7 @@ static int fit_add(struct clock_discipline *c, int64_t t, int64_t y, uint64_t ep
 	c->spike_run = 0;
 	c->fit_t[c->fit_head] = t;
 	c->fit_y[c->fit_head] = y;
+	c->fit_e[c->fit_head] = eps;
 	c->fit_head = (c->fit_head + 1) % DISC_FIT_LEN;
 	if (c->fit_n < DISC_FIT_LEN)
 		c->fit_n++;

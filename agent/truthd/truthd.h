@@ -113,6 +113,7 @@ struct clock_discipline {
 	int64_t fit_y[DISC_FIT_LEN];	/* its offset with our corrections taken out */
 	uint32_t spike_run;		/* samples in a row far off the fit */
 	uint64_t spikes;		/* samples not steered on: far off the fit */
+	uint64_t fit_e[DISC_FIT_LEN];	/* its bound's half-width: the fit's weight */
 };
 
 /* The node's hybrid logical clock (hlc.c; Documentation/clock.md "HLC on entries"). */

@@ -149,6 +149,8 @@ struct truth_probe_skew {
 int64_t truth_probe_skew_base_now(const struct truth_probe_skew *s);
 /* A CLOCK_REALTIME kernel stamp on that clock. */
 int64_t truth_probe_skew_base_stamp(const struct truth_probe_skew *s, int64_t stamp);
+/* REALTIME - RAW now, read as tightly as a few tries allow. */
+int64_t truth_probe_real_minus_raw(void);
 
 /* The skewed reading of REALTIME reading (or kernel stamp) @real. */
 int64_t truth_probe_skew_apply(const struct truth_probe_skew *s, int64_t real);

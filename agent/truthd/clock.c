@@ -44,12 +44,9 @@ static struct truth_probe_skew *clock_skew(struct truthd *d)
 		memset(s, 0, sizeof(*s));
 		s->slew_ppb = TRUTH_PROBE_REALTIME_SLEW_PPB;
 		s->t0 = read_realtime();
-		if (d->conf.test_clock_raw) {
-			struct timespec ts;
-
-			clock_gettime(CLOCK_MONOTONIC_RAW, &ts);
-			s->raw_base = s->t0 - ((int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
-		}
+		/* RAW + raw_base: REALTIME now, read as one bracketed pair */
+		if (d->conf.test_clock_raw)
+			s->raw_base = truth_probe_real_minus_raw();
 		s->offset = d->conf.test_clock_offset_ns;
 		s->drift_ppm = d->conf.test_clock_drift_ppm;
 		d->clk.skew_ready = true;
@@ -430,6 +427,7 @@ void clock_info(struct truthd *d, struct truth_resp_out *o)
 			"clock_discipline_reason:%s\r\n",
 			(long long)d->clk.disc.offset,
 			(unsigned long long)d->clk.disc.adjustments, d->clk.disc.why);
+	clock_discipline_info(d, o);
 	if (d->conf.test_hooks)
 		truth_resp_out_printf(o, "clock_test_checked:%llu\r\nclock_test_contained:%llu\r\n",
 				      (unsigned long long)d->clk.checked,

@@ -91,6 +91,7 @@ struct clock_chrony {
 
 /* Steering CLOCK_REALTIME (clock_discipline.c). */
 enum { DISC_OFF, DISC_ON, DISC_REFUSED };
+#define DISC_FIT_LEN	64		/* samples (one a second) in the frequency fit */
 
 struct clock_discipline {
 	int state;			/* DISC_* */
@@ -100,6 +101,19 @@ struct clock_discipline {
 	uint64_t adjustments;		/* slews handed to the kernel */
 	bool too_far;			/* over the limit: refused to step */
 	char why[200];			/* why refused */
+	/* the controller (Documentation/truthd.md "Discipline") */
+	long freq_found;		/* ADJ_FREQUENCY found at start, scaled ppm */
+	bool touched;			/* our frequency or slew is in the kernel */
+	int64_t freq_ppb;		/* the ADJ_FREQUENCY we set, ppb */
+	int64_t slew_ns;		/* the last adjtime()-style slew handed over */
+	int64_t drift_ppb;		/* the fit: the wall clock's rate against RAW */
+	bool fitted;			/* drift_ppb is a fit, not a guess */
+	uint32_t fit_n, fit_head;	/* samples in the window, next slot */
+	int64_t fit_t[DISC_FIT_LEN];	/* local (RAW) time of each sample */
+	int64_t fit_y[DISC_FIT_LEN];	/* its offset with our corrections taken out */
+	uint32_t spike_run;		/* samples in a row far off the fit */
+	uint64_t spikes;		/* samples not steered on: far off the fit */
+	uint64_t fit_e[DISC_FIT_LEN];	/* its bound's half-width: the fit's weight */
 };
 
 /* The node's hybrid logical clock (hlc.c; Documentation/clock.md "HLC on entries"). */
@@ -289,6 +303,7 @@ int64_t truthd_stamp_ns(struct truthd *d, int64_t stamp);
 void clock_discipline_open(struct truthd *d);
 void clock_discipline_tick(struct truthd *d);
 void clock_discipline_close(struct truthd *d);
+void clock_discipline_info(struct truthd *d, struct truth_resp_out *o);
 const char *clock_discipline_state_name(int st);
 /* clock_chrony.c */
 int clock_chrony_open(struct truthd *d);

@@ -158,6 +158,21 @@ static size_t reseal(FIXTURE_DATA(fr) *self, int i, uint8_t *out, size_t cut,
 	return n < 0 ? 0 : (size_t)n;
 }
 
+/* order[0..n) = a random permutation of 0..n-1 (Fisher-Yates) */
+static void shuffle(int *order, int n)
+{
+	int i, j, t;
+
+	for (i = 0; i < n; i++)
+		order[i] = i;
+	for (i = n - 1; i > 0; i--) {
+		j = (int)rnd_below((uint64_t)i + 1);
+		t = order[i];
+		order[i] = order[j];
+		order[j] = t;
+	}
+}
+
 TEST_F(fr, sizes_round_trip)
 {
 	static const uint32_t sizes[] = { TRUTH_TP_MAX_ENTRY + 1, 60 << 10,
@@ -229,7 +244,7 @@ TEST_F(fr, big_entry_inside_a_batch)
 TEST_F(fr, reorder_and_duplicates)
 {
 	static uint8_t again[TRUTH_WIRE_DGRAM_MAX];
-	int order[MAXD], i, j, t;
+	int order[MAXD], i;
 	struct raft_entry e;
 	struct raft_msg m;
 	size_t n;
@@ -237,14 +252,7 @@ TEST_F(fr, reorder_and_duplicates)
 	big_msg(self, &m, &e, 40, 1 << 20, 5);
 	ASSERT_EQ(0, truth_tp_send(&self->a, &m));
 	ASSERT_EQ(18, nd);
-	for (i = 0; i < nd; i++)
-		order[i] = i;
-	for (i = nd - 1; i > 0; i--) {
-		j = (int)rnd_below((uint64_t)i + 1);
-		t = order[i];
-		order[i] = order[j];
-		order[j] = t;
-	}
+	shuffle(order, nd);
 	for (i = 0; i < nd - 1; i++) {
 		feed(self, order[i]);
 		/* the same datagram again: the replay window */
@@ -471,7 +479,7 @@ TEST_F(fr, random_loss_dup_reorder)
 {
 	static uint8_t again[TRUTH_WIRE_DGRAM_MAX];
 	unsigned long c, runs = cases(40);
-	int order[MAXD], i, j, t, lost, delivered = 0;
+	int order[MAXD], i, lost, delivered = 0;
 	struct raft_entry e;
 	struct raft_msg m;
 	size_t n;
@@ -482,14 +490,7 @@ TEST_F(fr, random_loss_dup_reorder)
 		nd = 0;
 		big_msg(self, &m, &e, 100 + c, len, (uint32_t)rnd_below(1 << 20));
 		ASSERT_EQ(0, truth_tp_send(&self->a, &m));
-		for (i = 0; i < nd; i++)
-			order[i] = i;
-		for (i = nd - 1; i > 0; i--) {
-			j = (int)rnd_below((uint64_t)i + 1);
-			t = order[i];
-			order[i] = order[j];
-			order[j] = t;
-		}
+		shuffle(order, nd);
 		lost = rnd_below(3) == 0 ? (int)rnd_below((uint64_t)nd) : -1;
 		ngot = 0;
 		for (i = 0; i < nd; i++) {

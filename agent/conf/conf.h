@@ -21,6 +21,11 @@
 /* test_clock_*: the limits of agent/clock/probe.h's truth_probe_skew */
 #define TRUTH_CONF_TEST_MAX_OFFSET	86400000000000LL	/* one day, ns */
 #define TRUTH_CONF_TEST_MAX_DRIFT_PPM	100000		/* 10% */
+/* max_value_bytes: default 1 MiB (etcd's 1.5 MiB request, ZooKeeper's 1 MB
+ * znode); at most the RESP parser's largest bulk string (8 MiB) */
+#define TRUTH_CONF_MAX_VALUE_DEFAULT	(1u << 20)
+#define TRUTH_CONF_MAX_VALUE_MIN	1024u
+#define TRUTH_CONF_MAX_VALUE_MAX	(8u << 20)
 
 enum truth_conf_fast_path {
 	TRUTH_CONF_FAST_AUTO,
@@ -75,6 +80,7 @@ struct truth_conf {
 	bool test_clock_raw;		/* the wall clock follows RAW, not REALTIME */
 	bool hlc_kernel;		/* merge the HLC with truth.ko's (default off) */
 	unsigned int given;		/* required keys seen (REQ_* in conf.c) */
+	uint32_t max_value_bytes;	/* longest argument of a write (a value) */
 };
 
 /* Called once per bad value; where is "FILE:LINE" or "--set". */

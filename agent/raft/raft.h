@@ -208,6 +208,13 @@ struct raft_options {
 	uint64_t tick_time;		/* length of one tick in caller time units */
 	uint64_t drift_ppm;		/* max clock rate error between nodes */
 	uint64_t lease_margin;		/* lease shortened by this too, caller time units */
+	/*
+	 * Entry data bytes per APPEND and in flight per follower; 0 = no
+	 * limit.  One entry always goes, however big: the bounds keep a
+	 * pipeline of big entries from overrunning the transport's buffers.
+	 */
+	uint64_t max_batch_bytes;
+	uint64_t max_inflight_bytes;
 };
 
 struct raft;

@@ -42,6 +42,8 @@ struct raft_progress {
 	uint64_t snap_index;		/* SNAPSHOT: which snapshot */
 	uint64_t snap_offset;		/* SNAPSHOT: next chunk offset */
 	uint32_t snap_wait;		/* SNAPSHOT: ticks since last chunk sent */
+	uint64_t inflight_bytes;	/* entry bytes of the APPENDs in flight */
+	uint64_t inflight_size[64];	/* entry bytes of each, same ring */
 };
 
 /* A ReadIndex request waiting for its heartbeat round to reach a quorum. */

@@ -60,15 +60,50 @@ void raft_progress_sync(struct raft *r)
 static void inflight_free_to(struct raft_progress *p, uint64_t index)
 {
 	while (p->inflight && p->inflight_last[p->inflight_head] <= index) {
+		p->inflight_bytes -= p->inflight_size[p->inflight_head];
 		p->inflight_head = (p->inflight_head + 1) % 64;
 		p->inflight--;
 	}
 }
 
-static void inflight_push(struct raft_progress *p, uint64_t last)
+static void inflight_push(struct raft_progress *p, uint64_t last, uint64_t bytes)
 {
-	p->inflight_last[(p->inflight_head + p->inflight) % 64] = last;
+	uint32_t slot = (p->inflight_head + p->inflight) % 64;
+
+	p->inflight_last[slot] = last;
+	p->inflight_size[slot] = bytes;
+	p->inflight_bytes += bytes;
 	p->inflight++;
+}
+
+/* No more APPENDs until some are answered: by count, or by bytes. */
+static bool window_full(const struct raft *r, const struct raft_progress *p)
+{
+	return p->inflight >= r->opt.max_inflight ||
+	       (r->opt.max_inflight_bytes && p->inflight &&
+		p->inflight_bytes >= r->opt.max_inflight_bytes);
+}
+
+/* How many of the n entries after prev fit max_batch_bytes (at least 1). */
+static uint64_t batch_fit(const struct raft *r, uint64_t prev, uint64_t n,
+			  uint64_t *bytes)
+{
+	uint64_t i, sum = 0;
+	const struct raft_entry *e;
+
+	*bytes = 0;
+	if (!r->opt.max_batch_bytes && !r->opt.max_inflight_bytes)
+		return n;	/* nothing to bound: no need to look */
+	for (i = 0; i < n; i++) {
+		e = raft_log_get(&r->log, prev + 1 + i);
+		if (!e)
+			break;
+		if (i && r->opt.max_batch_bytes && sum + e->len > r->opt.max_batch_bytes)
+			break;
+		sum += e->len;
+	}
+	*bytes = sum;
+	return i ? i : n;
 }
 
 static void become_probe(struct raft_progress *p, uint64_t next)
@@ -77,6 +112,7 @@ static void become_probe(struct raft_progress *p, uint64_t next)
 	p->next = next;
 	p->inflight = 0;
 	p->inflight_head = 0;
+	p->inflight_bytes = 0;
 	p->probe_sent = false;
 }
 
@@ -84,7 +120,7 @@ static void become_probe(struct raft_progress *p, uint64_t next)
 void raft_send_append(struct raft *r, struct raft_progress *p, bool heartbeat)
 {
 	struct raft_log *l = &r->log;
-	uint64_t last = raft_log_last(l), prev, n;
+	uint64_t last = raft_log_last(l), prev, n, bytes = 0;
 	struct raft_msg m = { 0 };
 
 	m.type = RAFT_MSG_APPEND;
@@ -100,8 +136,7 @@ void raft_send_append(struct raft *r, struct raft_progress *p, bool heartbeat)
 	}
 	if (p->state == PROGRESS_SNAPSHOT ||
 	    (p->state == PROGRESS_PROBE && p->probe_sent) ||
-	    (p->state == PROGRESS_PIPELINE &&
-	     p->inflight >= r->opt.max_inflight))
+	    (p->state == PROGRESS_PIPELINE && window_full(r, p)))
 		return;
 	prev = p->next - 1;
 	if (prev < l->snap_index) {
@@ -112,6 +147,8 @@ void raft_send_append(struct raft *r, struct raft_progress *p, bool heartbeat)
 	n = last - prev;
 	if (n > r->opt.max_batch)
 		n = r->opt.max_batch;
+	if (n)
+		n = batch_fit(r, prev, n, &bytes);
 	if (p->state == PROGRESS_PIPELINE && n == 0)
 		return;
 	m.prev_index = prev;
@@ -124,7 +161,7 @@ void raft_send_append(struct raft *r, struct raft_progress *p, bool heartbeat)
 	raft_send(r, &m);
 	if (p->state == PROGRESS_PIPELINE) {
 		p->next = prev + n + 1;
-		inflight_push(p, prev + n);
+		inflight_push(p, prev + n, bytes);
 	} else {
 		p->probe_sent = true;
 	}
@@ -152,7 +189,7 @@ void raft_send_more(struct raft *r, struct raft_progress *p)
 
 	if (p->state == PROGRESS_PIPELINE) {
 		while (p->state == PROGRESS_PIPELINE &&
-		       p->inflight < r->opt.max_inflight && p->next <= last) {
+		       !window_full(r, p) && p->next <= last) {
 			uint64_t next = p->next;
 
 			raft_send_append(r, p, false);
@@ -399,8 +436,7 @@ void raft_handle_append_resp(struct raft *r, const struct raft_msg *m)
 		}
 		if (p->state == PROGRESS_PROBE) {
 			p->probe_sent = false;
-		} else if (p->state == PROGRESS_PIPELINE &&
-			   p->inflight >= r->opt.max_inflight) {
+		} else if (p->state == PROGRESS_PIPELINE && window_full(r, p)) {
 			/* a full window and a live follower: APPENDs were lost */
 			become_probe(p, p->match + 1);
 		} else if (p->state == PROGRESS_PIPELINE &&
@@ -433,6 +469,7 @@ void raft_handle_append_resp(struct raft *r, const struct raft_msg *m)
 		p->next = p->match + 1;
 		p->inflight = 0;
 		p->inflight_head = 0;
+		p->inflight_bytes = 0;
 		p->probe_sent = false;
 	} else if (p->state == PROGRESS_SNAPSHOT) {
 		return;

@@ -87,6 +87,7 @@ void raft_send_snapshot(struct raft *r, struct raft_progress *p)
 	p->snap_index = r->snap.index;
 	p->snap_offset = 0;
 	p->inflight = 0;
+	p->inflight_bytes = 0;
 	send_chunk(r, p);
 }
 
@@ -136,6 +137,7 @@ void raft_handle_snapshot_resp(struct raft *r, const struct raft_msg *m)
 		p->probe_sent = false;
 		p->inflight = 0;
 		p->inflight_head = 0;
+		p->inflight_bytes = 0;
 		raft_send_more(r, p);
 		return;
 	}

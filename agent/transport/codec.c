@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
 /*
  * Raft messages <-> wire datagrams.  The layouts are Documentation/wire.md;
- * keep the two in step.  Encoding splits big APPENDs; decoding is strict:
- * a payload is accepted only if every byte is where the layout says.
+ * keep the two in step.  Encoding splits big APPENDs (and hands an entry
+ * too big for a datagram to frag.c); decoding is strict: a payload is
+ * accepted only if every byte is where the layout says.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -27,8 +28,8 @@
 #define get16	truth_wire_get16
 
 /* Fill the header fields common to every datagram we send. */
-static void hdr_init(struct truth_tp *t, struct truth_wire_msg *w, uint8_t type,
-		     const struct raft_msg *m, uint64_t index)
+void truth_tp_hdr_init(struct truth_tp *t, struct truth_wire_msg *w, uint8_t type,
+		       const struct raft_msg *m, uint64_t index)
 {
 	memset(w, 0, sizeof(*w));
 	w->type = type;
@@ -46,8 +47,8 @@ static void hdr_init(struct truth_tp *t, struct truth_wire_msg *w, uint8_t type,
 	w->vc[0].counter = t->lamport;
 }
 
-static int emit_one(struct truth_tp *t, struct truth_tp_peer *p,
-		    struct truth_wire_msg *w)
+int truth_tp_emit_one(struct truth_tp *t, struct truth_tp_peer *p,
+		      struct truth_wire_msg *w)
 {
 	int n = truth_wire_encode(t->txbuf, TRUTH_WIRE_DGRAM_MAX, w, t->key);
 
@@ -127,18 +128,26 @@ static int send_append(struct truth_tp *t, struct truth_tp_peer *p,
 			i++;
 		}
 		if (i == first) {
-			t->st.tx_too_big++;
-			return -EMSGSIZE;
+			/* one entry alone too big for a datagram: fragments */
+			err = truth_tp_send_frags(t, p, m, &m->entries[i], prev,
+						  prev_term, pl);
+			if (err < 0)
+				return err;
+			i++;
+			pieces++;
+			prev = m->entries[i - 1].index;
+			prev_term = m->entries[i - 1].term;
+			continue;
 		}
 		put64(pl, prev_term);
 		put64(pl + 8, m->commit);
 		put64(pl + 16, m->ctx);
 		put32(pl + 24, i - first);
 		put32(pl + 28, 0);
-		hdr_init(t, &w, TRUTH_WIRE_APPEND, m, prev);
+		truth_tp_hdr_init(t, &w, TRUTH_WIRE_APPEND, m, prev);
 		w.payload = pl;
 		w.payload_len = (uint16_t)off;
-		err = emit_one(t, p, &w);
+		err = truth_tp_emit_one(t, p, &w);
 		if (err < 0)
 			return err;
 		pieces++;
@@ -164,8 +173,8 @@ int truth_tp_send(struct truth_tp *t, const struct raft_msg *m)
 		return send_append(t, p, m, pl);
 	if (m->type == RAFT_MSG_APPEND_RESP && !m->heartbeat && !m->reject) {
 		/* the kernel fast path counts these: index is all it needs */
-		hdr_init(t, &w, TRUTH_WIRE_ACK, m, m->match_index);
-		return emit_one(t, p, &w);
+		truth_tp_hdr_init(t, &w, TRUTH_WIRE_ACK, m, m->match_index);
+		return truth_tp_emit_one(t, p, &w);
 	}
 	/* a snapshot chunk from the core is at most TRUTH_TP_SNAP_CHUNK; split anyway */
 	do {
@@ -178,10 +187,10 @@ int truth_tp_send(struct truth_tp *t, const struct raft_msg *m)
 			c.offset = m->offset + off;
 			c.done = m->done && off + len == m->len;
 		}
-		hdr_init(t, &w, TRUTH_WIRE_RAFT, m, m->prev_index);
+		truth_tp_hdr_init(t, &w, TRUTH_WIRE_RAFT, m, m->prev_index);
 		w.payload = pl;
 		w.payload_len = (uint16_t)raft_payload(t, &c, pl, off, len);
-		err = emit_one(t, p, &w);
+		err = truth_tp_emit_one(t, p, &w);
 		if (err < 0)
 			return err;
 		off += len;
@@ -247,11 +256,10 @@ static int decode_raft(struct truth_tp *t, struct truth_tp_peer *peer,
 	return off == n ? 0 : -1;
 }
 
-static int decode_append(struct truth_tp *t, const struct truth_wire_msg *w,
-			 struct raft_msg *m)
+int truth_tp_decode_append(struct truth_tp *t, uint64_t index,
+			   const uint8_t *p, size_t n, struct raft_msg *m)
 {
-	const uint8_t *p = w->payload;
-	size_t n = w->payload_len, off = TRUTH_TP_APPEND_FIXED;
+	size_t off = TRUTH_TP_APPEND_FIXED;
 	uint32_t cnt, i;
 
 	if (n < TRUTH_TP_APPEND_FIXED || get32(p + 28))
@@ -262,7 +270,7 @@ static int decode_append(struct truth_tp *t, const struct truth_wire_msg *w,
 	if (cnt > t->ents_cap)
 		return -1;	/* ents_cap covers a full datagram of empty entries */
 	m->type = RAFT_MSG_APPEND;
-	m->prev_index = w->index;
+	m->prev_index = index;
 	m->prev_term = get64(p);
 	m->commit = get64(p + 8);
 	m->ctx = get64(p + 16);
@@ -276,7 +284,7 @@ static int decode_append(struct truth_tp *t, const struct truth_wire_msg *w,
 		if (n - off - TRUTH_TP_ENTRY_HDR < len || p[off + 29] || p[off + 30] ||
 		    p[off + 31] || p[off + 28] > RAFT_ENTRY_CONF)
 			return -1;
-		e->index = w->index + 1 + i;
+		e->index = index + 1 + i;
 		e->term = get64(p + off);
 		e->client_id = get64(p + off + 8);
 		e->client_seq = get64(p + off + 16);
@@ -305,7 +313,8 @@ int truth_tp_decode(struct truth_tp *t, struct truth_tp_peer *peer,
 		m->match_index = w->index;
 		return 0;
 	case TRUTH_WIRE_APPEND:
-		return decode_append(t, w, m);
+		return truth_tp_decode_append(t, w->index, w->payload,
+					      w->payload_len, m);
 	case TRUTH_WIRE_RAFT:
 		return decode_raft(t, peer, w, m);
 	default:

@@ -12,8 +12,11 @@
  *
  * Big APPENDs are split into several datagrams of at most
  * TRUTH_TP_PAYLOAD_TARGET payload bytes, each a valid AppendEntries on its
- * own (its prev_index/prev_term the previous piece's last entry); one
- * entry must fit in one datagram (TRUTH_TP_MAX_ENTRY).
+ * own (its prev_index/prev_term the previous piece's last entry).  An
+ * entry too big for one datagram goes alone, as an APPEND message cut into
+ * fragments (Documentation/wire.md "Fragments") that the receiver puts
+ * back together in a bounded per-peer reassembly slot (frag.c) before Raft
+ * sees it; a lost fragment loses the message, and Raft resends it.
  */
 #ifndef _TRUTH_TRANSPORT_H
 #define _TRUTH_TRANSPORT_H
@@ -32,8 +35,16 @@
 #define TRUTH_TP_RAFT_FIXED	104	/* fixed part of a RAFT payload */
 #define TRUTH_TP_APPEND_FIXED	32	/* fixed part of an APPEND payload */
 #define TRUTH_TP_ENTRY_HDR	32	/* per entry in an APPEND payload */
-/* largest entry payload that still fits one datagram */
+/* largest entry payload that still fits one datagram unfragmented */
 #define TRUTH_TP_MAX_ENTRY	(TRUTH_TP_PAYLOAD_TARGET - TRUTH_TP_APPEND_FIXED - TRUTH_TP_ENTRY_HDR)
+/* fragments: header after the APPEND fixed part, message bytes per fragment */
+#define TRUTH_TP_FRAG_HDR	16
+#define TRUTH_TP_FRAG_CHUNK	(TRUTH_TP_PAYLOAD_TARGET - TRUTH_TP_APPEND_FIXED - TRUTH_TP_FRAG_HDR)
+#define TRUTH_TP_FRAG_SLOTS	2	/* messages reassembled at once per peer */
+#define TRUTH_TP_FRAG_TIMEOUT_US 3000000 /* an incomplete message is given up */
+/* default and hard ceiling of a fragmented message's entry bytes (msg_max) */
+#define TRUTH_TP_MSG_DEFAULT	((1u << 20) + 65536 + TRUTH_TP_ENTRY_HDR)
+#define TRUTH_TP_MSG_HARD_MAX	(64u << 20)
 /* snapshot bytes per InstallSnapshot chunk (room left for the conf) */
 #define TRUTH_TP_SNAP_CHUNK	59000
 #define TRUTH_TP_RX_BATCH	16	/* datagrams per recvmmsg */
@@ -60,7 +71,29 @@ struct truth_tp_stats {
 	uint64_t tx_errors;		/* sendto failed */
 	uint64_t tx_batches;		/* sendmmsg calls of corked datagrams */
 	uint64_t tx_split;		/* messages sent as more than one datagram */
-	uint64_t tx_too_big;		/* an entry larger than one datagram: not sent */
+	uint64_t tx_too_big;		/* an entry larger than msg_max: not sent */
+	/* fragments (Documentation/wire.md "Fragments") */
+	uint64_t rx_frag;		/* fragments taken into a reassembly slot */
+	uint64_t rx_frag_msgs;		/* messages put back together and delivered */
+	uint64_t rx_frag_dup;		/* a fragment already held: ignored */
+	uint64_t rx_frag_oversize;	/* a message longer than msg_max: refused */
+	uint64_t rx_frag_mismatch;	/* disagrees with its message's other fragments */
+	uint64_t rx_frag_dropped;	/* incomplete messages given up (timeout, evicted) */
+	uint64_t tx_frag;		/* fragments sent */
+	uint64_t tx_frag_msgs;		/* messages sent as fragments */
+};
+
+/* One message being put back together from its fragments. */
+struct truth_tp_frag_slot {
+	bool used;
+	uint64_t msg_id;		/* sender's seq of fragment 0 */
+	uint64_t term, index;		/* header fields, the same in each fragment */
+	uint8_t fixed[TRUTH_TP_APPEND_FIXED];	/* APPEND fixed part, frag fields zeroed */
+	uint32_t total;			/* bytes of the entries region */
+	uint16_t frags, have;		/* fragments in all, fragments held */
+	uint64_t start_us;		/* when the first one arrived (now_us) */
+	uint8_t *buf;			/* fixed part + entries region */
+	uint8_t *seen;			/* bitmap, one bit per fragment */
 };
 
 struct truth_tp_peer {
@@ -71,6 +104,7 @@ struct truth_tp_peer {
 	char client[TRUTH_TP_ADVERT_MAX + 1];	/* its client address, as it says */
 	uint64_t rx, tx;
 	uint64_t last_rx_us;		/* caller's clock when last heard */
+	struct truth_tp_frag_slot frag[TRUTH_TP_FRAG_SLOTS];
 };
 
 /* One peer's APPENDs being merged: contiguous entries, one message. */
@@ -133,6 +167,15 @@ struct truth_tp {
 		size_t off;
 		uint32_t len;
 	} q[TRUTH_TP_TX_QUEUE];
+	/*
+	 * Longest entries region of a fragmented APPEND accepted or sent
+	 * (TRUTH_TP_MSG_DEFAULT; truthd: max_value_bytes plus room for the key
+	 * and the command); reassembly memory is at most
+	 * peers x TRUTH_TP_FRAG_SLOTS x msg_max.
+	 */
+	uint32_t msg_max;
+	uint32_t frag_busy;		/* reassembly slots in use, all peers */
+	uint64_t frag_bytes;		/* bytes they hold (allocated) */
 };
 
 /* Set up (no socket yet); advert is this node's client address or "". */
@@ -170,5 +213,10 @@ int truth_tp_recv(struct truth_tp *t, truth_tp_deliver_fn fn, void *ctx);
  */
 const char *truth_tp_input(struct truth_tp *t, const uint8_t *buf, size_t len,
 			   truth_tp_deliver_fn fn, void *ctx);
+/*
+ * Give up reassembly slots older than TRUTH_TP_FRAG_TIMEOUT_US at now_us
+ * (counted in rx_frag_dropped); truth_tp_input() calls it too.
+ */
+void truth_tp_frag_expire(struct truth_tp *t, uint64_t now_us);
 
 #endif /* _TRUTH_TRANSPORT_H */

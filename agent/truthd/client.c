@@ -311,6 +311,22 @@ static void redirect(struct truthd *d, struct truth_resp_session *s)
 	truth_resp_add_moved(&s->out, 0, p->client);
 }
 
+/* bigval: a write with an argument over max_value_bytes is refused whole. */
+static bool value_too_large(struct truthd *d, struct truth_resp_session *s,
+			    const struct truth_resp_request *req)
+{
+	unsigned int i;
+
+	for (i = 1; i < req->argc; i++)
+		if (req->argv[i].len > d->conf.max_value_bytes) {
+			truth_resp_add_errorf(&s->out,
+				"ERR value too large (%zu bytes, max_value_bytes is %u)",
+				req->argv[i].len, d->conf.max_value_bytes);
+			return true;
+		}
+	return false;
+}
+
 int client_execute(void *ctx, struct truth_resp_session *s,
 		   const struct truth_resp_request *req)
 {
@@ -330,6 +346,8 @@ int client_execute(void *ctx, struct truth_resp_session *s,
 		return 0;
 	}
 	if (req->cmd->flags & TRUTH_RESP_CMD_WRITE) {
+		if (value_too_large(d, s, req))
+			return 0;	/* refused before anything is proposed */
 		len = coord_encode(d, c, req, &buf);
 		if (len == -ECANCELED)
 			return 0;	/* refused, the reply written (coord.c) */
@@ -337,11 +355,11 @@ int client_execute(void *ctx, struct truth_resp_session *s,
 			truth_resp_add_error(&s->out, "ERR out of memory");
 			return 0;
 		}
-		if (len > TRUTH_TP_MAX_ENTRY) {
+		if (len > (long)truthd_entry_max(&d->conf)) {
 			free(buf);
 			truth_resp_add_errorf(&s->out,
-				"ERR command too large for one log entry (%ld bytes, at most %d)",
-				len, TRUTH_TP_MAX_ENTRY);
+				"ERR command too large for one log entry (%ld bytes, at most %u)",
+				len, truthd_entry_max(&d->conf));
 			return 0;
 		}
 		ret = raft_propose(d->raft, 0, 0, buf, (uint32_t)len, &index);

@@ -93,5 +93,18 @@ void info_truth(void *ctx, struct truth_resp_session *s,
 		(unsigned long long)ts->tx_errors, (unsigned long long)ts->tx_split,
 		(unsigned long long)ts->tx_batches, (unsigned long long)d->acks_coalesced,
 		ws.syncs ? (double)ws.synced_entries / (double)ws.syncs : 0.0);
+	/* bigval: fragmented APPENDs (Documentation/wire.md "Fragments") */
+	truth_resp_out_printf(o,
+		"max_value_bytes:%u\r\ntx_frag:%llu\r\ntx_frag_msgs:%llu\r\ntx_too_big:%llu\r\n"
+		"rx_frag:%llu\r\nrx_frag_msgs:%llu\r\nrx_frag_dup:%llu\r\n"
+		"rx_frag_oversize:%llu\r\nrx_frag_mismatch:%llu\r\nrx_frag_dropped:%llu\r\n"
+		"frag_slots_used:%u\r\nfrag_bytes:%llu\r\n",
+		d->conf.max_value_bytes,
+		(unsigned long long)ts->tx_frag, (unsigned long long)ts->tx_frag_msgs,
+		(unsigned long long)ts->tx_too_big,
+		(unsigned long long)ts->rx_frag, (unsigned long long)ts->rx_frag_msgs,
+		(unsigned long long)ts->rx_frag_dup, (unsigned long long)ts->rx_frag_oversize,
+		(unsigned long long)ts->rx_frag_mismatch, (unsigned long long)ts->rx_frag_dropped,
+		d->tp.frag_busy, (unsigned long long)d->tp.frag_bytes);
 	clock_info(d, o);
 }

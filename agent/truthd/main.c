@@ -206,6 +206,8 @@ static int start(struct truthd *d)
 			    d->conf.client_advertise);
 	if (ret)
 		return ret;
+	/* bigval: the longest entry a peer may send us in fragments */
+	d->tp.msg_max = truthd_entry_max(&d->conf) + TRUTH_TP_ENTRY_HDR;
 	for (i = 0; i < d->conf.n_peers; i++) {
 		const struct truth_conf_peer *p = &d->conf.peers[i];
 

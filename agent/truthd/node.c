@@ -144,6 +144,10 @@ int node_open(struct truthd *d)
 	opt.check_quorum = true;
 	opt.max_inflight = 64;
 	opt.max_batch = 512;
+	/* bigval: with 1 MiB entries, bound what one APPEND and one follower's
+	 * window put into the UDP buffers (Documentation/wire.md "Fragments") */
+	opt.max_batch_bytes = 1u << 20;
+	opt.max_inflight_bytes = 4u << 20;
 	opt.snapshot_chunk = TRUTH_TP_SNAP_CHUNK;
 	/*
 	 * Leader leases: the clock's rate bound (200 ppm, the same the error

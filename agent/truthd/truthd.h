@@ -24,6 +24,17 @@
 #include "storage/storage.h"
 #include "transport/transport.h"
 
+/*
+ * A log entry holds one write: its values (each at most max_value_bytes)
+ * plus this much for the key, the other arguments and the encoding.
+ * Peers accept fragmented entries up to the same size (transport msg_max).
+ */
+#define TRUTHD_ENTRY_SLACK	65536u
+static inline uint32_t truthd_entry_max(const struct truth_conf *c)
+{
+	return c->max_value_bytes + TRUTHD_ENTRY_SLACK;
+}
+
 enum conn_wait {
 	WAIT_NONE,
 	WAIT_WRITE,		/* entry (index, term) proposed */

@@ -336,4 +336,36 @@ TEST(weighted_quorum)
 	raftsim_free(s);
 }
 
+/*
+ * Byte bounds (big values): each APPEND carries at most max_batch_bytes of
+ * entry data (8-byte entries here: 3 per APPEND, empty ones free), and a byte-bounded
+ * window with loss still replicates everything -- lost APPENDs are found
+ * by the heartbeat's tip probe, not waited on forever.
+ */
+TEST(byte_bounds_on_batches_and_window)
+{
+	struct raftsim_opts o = opts(3, 11);
+	struct raftsim *s;
+	uint32_t leader, i;
+	uint64_t last;
+
+	o.max_batch = 16;
+	o.max_batch_bytes = 24;
+	o.max_inflight_bytes = 16;
+	o.loss_pm = 100;
+	s = raftsim_new(&o);
+	leader = raftsim_wait_leader(s, 5 * SEC);
+	ASSERT_NE(0, leader);
+	last = propose_n(s, leader, 1, 1, 60);
+	ASSERT_NE(0, last);
+	ASSERT_TRUE(raftsim_wait_applied(s, last, 60 * SEC));
+	/* three 8-byte entries, plus the leader's empty no-op when it rides along */
+	EXPECT_GE(4, s->max_append_entries);
+	EXPECT_LE(1, s->max_append_entries);
+	for (i = 1; i <= 3; i++)
+		EXPECT_TRUE(same_state(s, 1, i));
+	EXPECT_STREQ("", s->violation);
+	raftsim_free(s);
+}
+
 TEST_HARNESS_MAIN

@@ -228,19 +228,27 @@ TEST_F(tp, big_append_splits)
 	EXPECT_EQ(601, next);
 }
 
-TEST_F(tp, entry_too_big_is_not_sent)
+TEST_F(tp, entry_over_msg_max_is_not_sent)
 {
 	static uint8_t big[TRUTH_TP_MAX_ENTRY + 1];
-	struct raft_entry e = { .term = 1, .index = 1, .len = sizeof(big), .data = big };
+	struct raft_entry e = { .term = 1, .index = 1, .len = TRUTH_TP_MAX_ENTRY, .data = big };
 	struct raft_msg m = { .type = RAFT_MSG_APPEND, .from = 1, .to = 2, .term = 1,
 			      .n_entries = 1, .entries = &e };
 
-	EXPECT_NE(0, truth_tp_send(&self->a, &m));
-	EXPECT_EQ(0, nd);
-	EXPECT_EQ(1, self->a.st.tx_too_big);
-	e.len = TRUTH_TP_MAX_ENTRY;	/* the largest that fits does */
+	/* the largest entry that fits one datagram goes whole */
 	EXPECT_EQ(0, truth_tp_send(&self->a, &m));
 	EXPECT_EQ(1, nd);
+	EXPECT_EQ(0, self->a.st.tx_frag);
+	/* one byte more: two fragments (test_transport_frag.c has the rest) */
+	e.len = sizeof(big);
+	EXPECT_EQ(0, truth_tp_send(&self->a, &m));
+	EXPECT_EQ(3, nd);
+	EXPECT_EQ(2, self->a.st.tx_frag);
+	/* over msg_max: nothing leaves, counted */
+	self->a.msg_max = TRUTH_TP_ENTRY_HDR + sizeof(big) - 1;
+	EXPECT_NE(0, truth_tp_send(&self->a, &m));
+	EXPECT_EQ(3, nd);
+	EXPECT_EQ(1, self->a.st.tx_too_big);
 }
 
 TEST_F(tp, back_to_back_appends_merge)

@@ -184,8 +184,11 @@ static void net_send(struct raftsim *s, uint32_t from, const struct raft_msg *m)
 			(unsigned long long)m->offset, m->done);
 	if (m->type < __RAFT_MSG_MAX)
 		s->sent[m->type]++;
-	if (m->type == RAFT_MSG_APPEND)
+	if (m->type == RAFT_MSG_APPEND) {
 		s->sent_entries += m->n_entries;
+		if (m->n_entries > s->max_append_entries)
+			s->max_append_entries = m->n_entries;
+	}
 	if (m->type == RAFT_MSG_APPEND_RESP && m->reject)
 		s->rejects++;
 
@@ -434,6 +437,8 @@ static void node_boot(struct raftsim *s, struct raftsim_node *nd)
 	opt.external_commit = s->o.external_commit;
 	opt.max_inflight = s->o.max_inflight;
 	opt.max_batch = s->o.max_batch;
+	opt.max_batch_bytes = s->o.max_batch_bytes;
+	opt.max_inflight_bytes = s->o.max_inflight_bytes;
 	opt.snapshot_chunk = s->o.snapshot_chunk;
 	opt.tick_time = s->o.tick_us;
 	opt.drift_ppm = s->o.drift_ppm;

@@ -42,6 +42,8 @@ struct raftsim_opts {
 	uint64_t lease_margin;		/* raft_options.lease_margin, us */
 	uint32_t weights[RAFTSIM_MAX_NODES + 1]; /* voter weights, 0 = 1 */
 	uint64_t threshold;		/* quorum threshold, 0 = majority */
+	uint64_t max_batch_bytes;	/* raft_options.max_batch_bytes */
+	uint64_t max_inflight_bytes;	/* raft_options.max_inflight_bytes */
 };
 
 /* One applied client command in a node's state machine. */
@@ -136,6 +138,7 @@ struct raftsim {
 	/* traffic: messages handed to the network, by type */
 	uint64_t sent[__RAFT_MSG_MAX];
 	uint64_t sent_entries;		/* entries carried by APPENDs */
+	uint32_t max_append_entries;	/* most entries one APPEND carried */
 	uint64_t rejects;		/* APPEND_RESP with reject */
 
 	/* checker: committed log as the cluster agreed it */

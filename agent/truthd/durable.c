@@ -33,7 +33,7 @@ static void *sync_main(void *arg)
 {
 	struct truthd *d = arg;
 	struct sync_thread *s = &d->sync;
-	uint64_t one = 1;
+	uint64_t one = 1, t0, t1;
 	ssize_t w;
 	int fd, ret;
 
@@ -45,9 +45,13 @@ static void *sync_main(void *arg)
 			break;
 		fd = s->fd;
 		pthread_mutex_unlock(&s->mu);
+		t0 = lat_now();
 		ret = fdatasync(fd) ? -errno : 0;
+		t1 = lat_now();
 		close(fd);
 		pthread_mutex_lock(&s->mu);
+		s->t_start = t0;
+		s->t_done = t1;
 		s->fd = -1;
 		s->result = ret;
 		s->done = true;
@@ -118,9 +122,13 @@ static void release_held(struct truthd *d)
 	if (!i)
 		return;
 	coalesce_acks(d, i);
-	for (j = 0; j < i; j++)
-		if (d->held[j].type != HELD_COVERED)
-			truth_tp_send(&d->tp, &d->held[j]);
+	for (j = 0; j < i; j++) {
+		if (d->held[j].type == HELD_COVERED)
+			continue;
+		truth_tp_send(&d->tp, &d->held[j]);
+		if (plain_ack(&d->held[j]))
+			lat_ack_sent(d, d->held[j].match_index);
+	}
 	memmove(d->held, d->held + i, (d->n_held - i) * sizeof(*d->held));
 	memmove(d->held_need, d->held_need + i, (d->n_held - i) * sizeof(*d->held_need));
 	d->n_held -= i;
@@ -153,6 +161,8 @@ bool hold_msg(struct truthd *d, const struct raft_msg *m, uint64_t need)
 {
 	if (!d->n_held && need <= node_durable(d)) {
 		truth_tp_send(&d->tp, m);
+		if (plain_ack(m))
+			lat_ack_sent(d, m->match_index);
 		return true;
 	}
 	if (d->n_held == d->held_cap) {
@@ -199,6 +209,55 @@ void sync_kick(struct truthd *d)
 	s->fd = fd;
 	pthread_cond_signal(&s->cv);
 	pthread_mutex_unlock(&s->mu);
+	d->sync_runs++;
+	lat_stamp(d, LAT_SYNC_KICK, upto);
+}
+
+/*
+ * Entries were just written: start making them durable now, before the
+ * datagrams of this round are built.  A leader hands the sync to the
+ * thread (its loop has clients and acks to serve meanwhile) and its
+ * APPENDs leave while the disk works, so its flush is the first in the
+ * disk's queue.  A follower has nothing to do before the sync but wait
+ * for it, and every hand-off is a wakeup on the critical path (loop to
+ * thread, thread back to the loop: tens of microseconds each on a busy
+ * machine, Documentation/bench.md), so it syncs here, in the loop: the
+ * ack this ready holds leaves right after.  Entries that arrive during
+ * the sync wait in the socket and share the next one, as they would have
+ * waited for the thread's.  Returns true if the log is durable now.
+ */
+bool sync_now(struct truthd *d)
+{
+	struct sync_thread *s = &d->sync;
+	char err[TRUTH_STORAGE_ERRLEN];
+	uint64_t upto, t0, t1;
+
+	if (!d->conf.fsync || d->failed)
+		return false;
+	if (raft_role(d->raft) == RAFT_LEADER || s->busy) {
+		sync_kick(d);
+		return false;
+	}
+	upto = truth_wal_last_index(d->wal);
+	if (upto <= truth_wal_durable_index(d->wal))
+		return true;
+	t0 = lat_now();
+	if (truth_wal_sync(d->wal, NULL, err)) {
+		log_err("wal sync: %s; stopping (fail-stop)", err);
+		d->failed = true;
+		truth_evloop_stop(&d->loop);
+		return false;
+	}
+	t1 = lat_now();
+	d->sync_runs++;
+	d->sync_inline++;
+	lat_stamp_at(d, LAT_SYNC_KICK, upto, t0);
+	lat_stamp_at(d, LAT_SYNC_START, upto, t0);
+	lat_stamp_at(d, LAT_SYNC_DONE, upto, t1);
+	lat_stamp_at(d, LAT_SYNC_SEEN, upto, t1);
+	release_held(d);
+	count_self(d);
+	return true;
 }
 
 static void sync_event(struct truth_ev *ev, uint32_t events)
@@ -206,7 +265,7 @@ static void sync_event(struct truth_ev *ev, uint32_t events)
 	struct truthd *d = ev->arg;
 	struct sync_thread *s = &d->sync;
 	char err[TRUTH_STORAGE_ERRLEN];
-	uint64_t v;
+	uint64_t v, t0, t1;
 	int result;
 
 	if (read(s->efd, &v, sizeof(v)) != sizeof(v))
@@ -214,7 +273,14 @@ static void sync_event(struct truth_ev *ev, uint32_t events)
 	pthread_mutex_lock(&s->mu);
 	result = s->result;
 	s->done = false;
+	t0 = s->t_start;
+	t1 = s->t_done;
 	pthread_mutex_unlock(&s->mu);
+	if (!result) {
+		lat_stamp_at(d, LAT_SYNC_START, s->upto, t0);
+		lat_stamp_at(d, LAT_SYNC_DONE, s->upto, t1);
+		lat_stamp(d, LAT_SYNC_SEEN, s->upto);
+	}
 	s->busy = false;
 	if (truth_wal_sync_end(d->wal, s->upto, s->gen, result, err)) {
 		log_err("wal sync: %s; stopping (fail-stop)", err);
@@ -236,6 +302,9 @@ int sync_start(struct truthd *d)
 
 	s->fd = -1;
 	s->efd = -1;
+	ret = lat_open(d);
+	if (ret)
+		return ret;
 	if (!d->conf.fsync)
 		return 0;
 	s->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -272,4 +341,5 @@ void sync_stop(struct truthd *d)
 	free(d->held_need);
 	d->held = NULL;
 	d->held_need = NULL;
+	lat_close(d);
 }

@@ -214,30 +214,49 @@ void sync_kick(struct truthd *d)
 }
 
 /*
- * Entries were just written: start making them durable now, before the
- * datagrams of this round are built.  A leader hands the sync to the
- * thread (its loop has clients and acks to serve meanwhile) and its
- * APPENDs leave while the disk works, so its flush is the first in the
- * disk's queue.  A follower has nothing to do before the sync but wait
- * for it, and every hand-off is a wakeup on the critical path (loop to
- * thread, thread back to the loop: tens of microseconds each on a busy
- * machine, Documentation/bench.md), so it syncs here, in the loop: the
- * ack this ready holds leaves right after.  Entries that arrive during
- * the sync wait in the socket and share the next one, as they would have
- * waited for the thread's.  Returns true if the log is durable now.
+ * Where a sync runs.  The thread lets the loop serve clients and acks
+ * while the disk works, which a leader under load needs: its loop is the
+ * busiest thread.  But each hand-off is a wakeup on the commit's critical
+ * path (loop to thread, thread back to the loop: tens of microseconds
+ * each on a busy machine, Documentation/bench.md "Where a write's time
+ * goes").  A follower has nothing to do before its sync but wait for it,
+ * so it always syncs in its loop, right after the append, and its ack
+ * leaves right after; entries that arrive meanwhile wait in the socket
+ * and share the next sync, as they would have waited for the thread's.
+ * A leader does the same while at most one or two clients wait for
+ * writes and a few entries for the disk: its APPENDs have left, and the
+ * acks queue in the socket until the sync returns.  With more clients
+ * its loop has requests to read meanwhile (a 64-client run lost a third
+ * of its throughput syncing here whenever a round had few entries): the
+ * thread.
  */
-bool sync_now(struct truthd *d)
+#define SYNC_HERE_LEADER_WRITERS	2
+#define SYNC_HERE_LEADER_ENTRIES	4
+
+bool sync_here_wanted(struct truthd *d)
 {
-	struct sync_thread *s = &d->sync;
+	uint64_t last = truth_wal_last_index(d->wal);
+
+	if (!d->conf.fsync || d->failed || d->sync.busy)
+		return false;
+	if (raft_role(d->raft) != RAFT_LEADER)
+		return true;
+	return d->wq_len <= SYNC_HERE_LEADER_WRITERS &&
+	       last - truth_wal_durable_index(d->wal) <= SYNC_HERE_LEADER_ENTRIES;
+}
+
+/*
+ * fdatasync in the loop, then what waited for it.  Not inside a ready on
+ * a leader: the commit it may complete is refused there (count_self).
+ * True if the log is durable now.
+ */
+bool sync_here(struct truthd *d)
+{
 	char err[TRUTH_STORAGE_ERRLEN];
 	uint64_t upto, t0, t1;
 
-	if (!d->conf.fsync || d->failed)
+	if (!d->conf.fsync || d->failed || d->sync.busy)
 		return false;
-	if (raft_role(d->raft) == RAFT_LEADER || s->busy) {
-		sync_kick(d);
-		return false;
-	}
 	upto = truth_wal_last_index(d->wal);
 	if (upto <= truth_wal_durable_index(d->wal))
 		return true;

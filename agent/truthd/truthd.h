@@ -237,7 +237,7 @@ struct truthd {
 	struct truthd_lat *lat;
 	uint64_t loop_turns;		/* node_process() calls: one per epoll round */
 	uint64_t sync_runs;		/* fdatasyncs started (thread or inline) */
-	uint64_t sync_inline;		/* of which run in the loop (sync_now) */
+	uint64_t sync_inline;		/* of which run in the loop (sync_here) */
 	uint64_t lat_sent_hi;		/* highest index in an APPEND of this round */
 };
 
@@ -253,7 +253,8 @@ uint64_t node_peer_match(struct truthd *d, uint32_t id);
 int sync_start(struct truthd *d);
 void sync_stop(struct truthd *d);
 void sync_kick(struct truthd *d);
-bool sync_now(struct truthd *d);
+bool sync_here_wanted(struct truthd *d);
+bool sync_here(struct truthd *d);
 uint64_t node_durable(struct truthd *d);
 bool hold_msg(struct truthd *d, const struct raft_msg *m, uint64_t need);
 void drop_held_above(struct truthd *d, uint64_t last);

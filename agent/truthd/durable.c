@@ -268,6 +268,16 @@ bool sync_here(struct truthd *d)
 		return false;
 	}
 	t1 = lat_now();
+	/*
+	 * A follower's time in its own fdatasync does not count toward its
+	 * election timeout: the leader's heartbeats wait in the socket
+	 * meanwhile, and ticks caught up after them would start a pre-vote
+	 * over a slow disk.  Counting less time only delays a campaign and
+	 * keeps it sticky to its leader longer (leases stay safe).  A
+	 * leader's ticks are kept: node_tick reads the acks first.
+	 */
+	if (raft_role(d->raft) != RAFT_LEADER && t1 - t0 >= d->tick_us * 1000)
+		d->ticks_skipped += truth_timerfd_read(d->tickfd);
 	d->sync_runs++;
 	d->sync_inline++;
 	lat_stamp_at(d, LAT_SYNC_KICK, upto, t0);

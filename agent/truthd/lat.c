@@ -253,11 +253,12 @@ void lat_info(struct truthd *d, const struct truth_resp_info *r, struct truth_re
 	if (!l || !truth_resp_info_wants(r, "latency", false))
 		return;
 	truth_resp_info_section(o, "Latency");
-	truth_resp_out_printf(o, "loop_turns:%llu\r\nsync_runs:%llu\r\nsync_inline:%llu\r\n"
+	truth_resp_out_printf(o, "loop_turns:%llu\r\nsync_runs:%llu\r\nsync_inline:%llu\r\nticks_skipped:%llu\r\n"
 			      "commit_self_last:%llu\r\ncommit_peer_last:%llu\r\n",
 			      (unsigned long long)d->loop_turns,
 			      (unsigned long long)d->sync_runs,
 			      (unsigned long long)d->sync_inline,
+			      (unsigned long long)d->ticks_skipped,
 			      (unsigned long long)l->commit_self_last,
 			      (unsigned long long)l->commit_peer_last);
 	for (i = 0; i < LAT_NINTERVALS; i++) {

@@ -238,6 +238,7 @@ struct truthd {
 	uint64_t loop_turns;		/* node_process() calls: one per epoll round */
 	uint64_t sync_runs;		/* fdatasyncs started (thread or inline) */
 	uint64_t sync_inline;		/* of which run in the loop (sync_here) */
+	uint64_t ticks_skipped;		/* a follower's ticks spent in its own sync */
 	uint64_t lat_sent_hi;		/* highest index in an APPEND of this round */
 };
 

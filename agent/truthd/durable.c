@@ -214,41 +214,28 @@ void sync_kick(struct truthd *d)
 }
 
 /*
- * Where a sync runs.  The thread lets the loop serve clients and acks
- * while the disk works, which a leader under load needs: its loop is the
- * busiest thread.  But each hand-off is a wakeup on the commit's critical
- * path (loop to thread, thread back to the loop: tens of microseconds
- * each on a busy machine, Documentation/bench.md "Where a write's time
- * goes").  A follower has nothing to do before its sync but wait for it,
- * so it always syncs in its loop, right after the append, and its ack
- * leaves right after; entries that arrive meanwhile wait in the socket
- * and share the next sync, as they would have waited for the thread's.
- * A leader does the same while at most one or two clients wait for
- * writes and a few entries for the disk: its APPENDs have left, and the
- * acks queue in the socket until the sync returns.  With more clients
- * its loop has requests to read meanwhile (a 64-client run lost a third
- * of its throughput syncing here whenever a round had few entries): the
- * thread.
+ * Where a sync runs.  Each hand-off to the thread is a wakeup on the
+ * commit's critical path (loop to thread, thread back to the loop: tens
+ * of microseconds each on a busy machine, Documentation/bench.md "Where a
+ * write's time goes").  A follower has nothing to do before its sync but
+ * wait for it, so it syncs in its loop, right after the append, and its
+ * ack leaves right after; entries that arrive meanwhile wait in the
+ * socket and share the next sync, as they would have waited for the
+ * thread's.  A leader keeps the thread: its loop serves clients and acks
+ * meanwhile, and above all keeps sending heartbeats while its disk
+ * stalls (a leader blocked in fdatasync for an election timeout would be
+ * voted out by followers that stopped hearing from it; synced in the
+ * loop for one or two clients, it did save 1.2 loop rounds per write).
  */
-#define SYNC_HERE_LEADER_WRITERS	2
-#define SYNC_HERE_LEADER_ENTRIES	4
-
 bool sync_here_wanted(struct truthd *d)
 {
-	uint64_t last = truth_wal_last_index(d->wal);
-
-	if (!d->conf.fsync || d->failed || d->sync.busy)
-		return false;
-	if (raft_role(d->raft) != RAFT_LEADER)
-		return true;
-	return d->wq_len <= SYNC_HERE_LEADER_WRITERS &&
-	       last - truth_wal_durable_index(d->wal) <= SYNC_HERE_LEADER_ENTRIES;
+	return d->conf.fsync && !d->failed && !d->sync.busy &&
+	       raft_role(d->raft) != RAFT_LEADER;
 }
 
 /*
- * fdatasync in the loop, then what waited for it.  Not inside a ready on
- * a leader: the commit it may complete is refused there (count_self).
- * True if the log is durable now.
+ * fdatasync in the loop, then what waited for it (a follower's, see
+ * above).  True if the log is durable now.
  */
 bool sync_here(struct truthd *d)
 {

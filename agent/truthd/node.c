@@ -559,9 +559,9 @@ static void one_ready(struct truthd *d)
 		/* the disk first (durable.c "Where a sync runs"): a follower
 		 * syncs now, so its ack below leaves at once; a leader's
 		 * thread starts its flush ahead of its followers' */
-		if (raft_role(d->raft) != RAFT_LEADER)
+		if (sync_here_wanted(d))
 			sync_here(d);
-		else if (!sync_here_wanted(d))
+		else
 			sync_kick(d);
 		if (d->failed)
 			return;
@@ -610,33 +610,21 @@ void node_process(struct truthd *d)
 	truth_tp_cork(&d->tp);
 	count_roles(d);
 	coord_tick(d);
-	for (;;) {
-		do {
-			while (!d->failed && raft_has_ready(d->raft))
-				one_ready(d);
-			if (d->failed)
-				break;
-			serve_reads(d);
-			maybe_snapshot(d);
-			hlc_applied(d);	/* truth.ko's HLC above what commits, before replies go */
-			clients_resume(d);
-		} while (raft_has_ready(d->raft) || d->resume_head);
+	do {
+		while (!d->failed && raft_has_ready(d->raft))
+			one_ready(d);
 		if (d->failed)
 			break;
+		serve_reads(d);
+		maybe_snapshot(d);
+		hlc_applied(d);		/* truth.ko's HLC above what commits, before replies go */
+		clients_resume(d);
+	} while (raft_has_ready(d->raft) || d->resume_head);
+	if (!d->failed) {
 		count_roles(d);
 		count_self(d);		/* fsync off: what was just written */
-		/* a leader with few entries waiting syncs here, once what
-		 * this round says has left; its own durable index may
-		 * complete a commit (count_self), so go round again */
-		if (raft_role(d->raft) != RAFT_LEADER || !sync_here_wanted(d))
-			break;
-		truth_tp_flush(&d->tp);
-		if (!sync_here(d) || (!raft_has_ready(d->raft) && !d->resume_head))
-			break;
-	}
-	if (!d->failed) {
-		/* a sync the thread runs starts before the datagrams leave:
-		 * the disk's latency overlaps the followers' */
+		/* what the thread has not started yet (it was busy) starts
+		 * before this round's datagrams leave */
 		sync_kick(d);
 		log_role(d);
 	}

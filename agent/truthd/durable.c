@@ -4,7 +4,8 @@
  * entries they vouch for are durable, and the leader's commit count.
  *
  * The loop appends (pwrite) and goes on; one thread runs fdatasync on what
- * was appended so far, and the next sync covers everything appended
+ * was appended so far (a follower with a few entries waiting syncs in its
+ * loop instead: sync_here() says why), and the next sync covers everything appended
  * meanwhile (group commit with no timer: the batch is whatever the disk's
  * latency lets pile up).  Because Raft's core is told "stable" before the
  * sync returns, two rules keep Raft's promises:
@@ -224,8 +225,8 @@ void sync_kick(struct truthd *d)
  * thread's.  Only while a few entries wait, though (a follower of one
  * or a few clients): under 64 clients its batches are ~30 entries, and
  * synced in the loop the leader's throughput fell by a sixth to a half
- * in alternating runs, for no gain there.  A leader keeps the thread: its loop serves clients and acks
- * meanwhile, and above all keeps sending heartbeats while its disk
+ * in alternating runs, for no gain there.  A leader keeps the thread:
+ * its loop serves clients and acks meanwhile, and above all keeps sending heartbeats while its disk
  * stalls (a leader blocked in fdatasync for an election timeout would be
  * voted out by followers that stopped hearing from it; synced in the
  * loop for one or two clients, it did save 1.2 loop rounds per write).

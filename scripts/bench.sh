@@ -6,8 +6,9 @@
 # three members each on loopback, fsync on everywhere, 256-byte values,
 # data in one temp dir on the same disk.
 #
-#   1. the floors: one 4 KiB write+fdatasync on that disk (p50) and one
-#      loopback TCP round trip (p50), measured by truth-lat;
+#   1. the floors: one 4 KiB write+fdatasync on that disk (p50), the same
+#      with 2 and 3 writers at once (each member of a cluster on one disk
+#      flushes), and one loopback TCP round trip (p50), by truth-lat;
 #   2. etcd: 3 members started here (never left running), sequential
 #      single-client puts, then 64 concurrent clients (v3 JSON gateway,
 #      HTTP/1.1 keep-alive), all to the leader;
@@ -15,7 +16,8 @@
 #      over RESP to the leader, and redis-benchmark -t set -d 256 -c 64 for
 #      reference;
 #   4. a table: ops/s, p50, p99, ratios truth/etcd, and truth's sequential
-#      p50 / (fdatasync + RTT);
+#      p50 / (fdatasync + RTT) (issue 6's floor) and / (2 concurrent
+#      flushes + RTT) (the floor for 3 members on one disk);
 #   5. every scripts/bench-*.sh, each on its own (one failing does not hide
 #      the others).
 #
@@ -107,6 +109,12 @@ floors() {
 	# the floor: a preallocated log (both systems preallocate WAL segments)
 	FSYNC_P50=$(field p50_us "$(grep prealloc <<<"$out")")
 	FSYNC_APPEND_P50=$(field p50_us "$(grep append <<<"$out")")
+	# every member flushes its own WAL on this one disk: what a flush
+	# costs when 2 or 3 of them do at once (Documentation/bench.md)
+	out=$("$lat" fsync-par "$work" 2 300) && say "$out" || { say "concurrent fdatasync probe failed: $out"; status=1; }
+	FSYNC_PAR2_P50=$(field p50_us "$out")
+	out=$("$lat" fsync-par "$work" 3 300) && say "$out" || { say "concurrent fdatasync probe failed: $out"; status=1; }
+	FSYNC_PAR3_P50=$(field p50_us "$out")
 	out=$("$lat" rtt 10000) && say "$out" || { say "RTT probe failed: $out"; status=1; }
 	RTT_P50=$(field p50_us "$out")
 }
@@ -190,6 +198,8 @@ truth_bench() (
 	# the floor for truth's sequential p50 is measured right before it
 	out=$("$lat" fsync "$work" 300 | grep prealloc) && say "just before: $out" &&
 		echo "FS $(field p50_us "$out")"
+	out=$("$lat" fsync-par "$work" 2 300) && say "just before: $out" &&
+		echo "FP2 $(field p50_us "$out")"
 	syncs_before=$(wal_syncs)
 	run_load truth seq "$load" --addr "$addr" -c 1 -d "$secs" -s "$vsize" -k 10000 -q
 	# fsync on, really: one client's writes cannot share a sync, so every
@@ -271,6 +281,12 @@ table() {
 	# says how much this disk moved during the run
 	floor=$(awk -v f="${FSYNC_P50:-}" -v r="${RTT_P50:-}" 'BEGIN { if (f == "" || r == "") print ""; else print f + r }')
 	echo "  (against the fdatasync measured at the start instead: $(ratio "${R[truth,seq,p50]:-}" "$floor"))"
+	echo "concurrent flushes on this disk (4 KiB pwrite+fdatasync, one file per writer): p50" \
+		"$(ms "${FSYNC_PAR2_P50:-}") ms each with 2 writers, $(ms "${FSYNC_PAR3_P50:-}") ms with 3;" \
+		"2 writers just before truth's sequential run: $(ms "${FSYNC_PAR2_NEAR_P50:-}") ms (used below)"
+	floor=$(awk -v f="${FSYNC_PAR2_NEAR_P50:-${FSYNC_PAR2_P50:-}}" -v r="${RTT_P50:-}" 'BEGIN { if (f == "" || r == "") print ""; else print f + r }')
+	echo "truth sequential p50 / (2 concurrent flushes + RTT) = $(ratio "${R[truth,seq,p50]:-}" "$floor")" \
+		"(3 members on one disk: a commit waits for two members' flushes, Documentation/bench.md)"
 	echo "ops/s truth / etcd at $clients clients = $(ratio "${R[truth,conc,ops]:-}" "${R[etcd,conc,ops]:-}") (issue 6 target: >= 5)"
 	for sys in etcd truth; do
 		for wl in seq conc; do
@@ -291,6 +307,7 @@ while read -r tag a b c; do
 	case "$tag" in
 	RB) RB_OPS=$a RB_P50=$b RB_P99=$c ;;
 	FS) FSYNC_NEAR_P50=$a ;;
+	FP2) FSYNC_PAR2_NEAR_P50=$a ;;
 	R) R[$a]=${b//_/ } ;;
 	esac
 done <<<"$truth_out"

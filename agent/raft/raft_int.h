@@ -44,6 +44,7 @@ struct raft_progress {
 	uint32_t snap_wait;		/* SNAPSHOT: ticks since last chunk sent */
 	uint64_t inflight_bytes;	/* entry bytes of the APPENDs in flight */
 	uint64_t inflight_size[64];	/* entry bytes of each, same ring */
+	uint64_t append_round;		/* heartbeat round when the last APPEND left */
 };
 
 /* A ReadIndex request waiting for its heartbeat round to reach a quorum. */

@@ -159,6 +159,7 @@ void raft_send_append(struct raft *r, struct raft_progress *p, bool heartbeat)
 	m.last_index = prev + n;
 	m.last_term = raft_log_term(l, prev + n);
 	raft_send(r, &m);
+	p->append_round = r->round;
 	if (p->state == PROGRESS_PIPELINE) {
 		p->next = prev + n + 1;
 		inflight_push(p, prev + n, bytes);
@@ -441,10 +442,16 @@ void raft_handle_append_resp(struct raft *r, const struct raft_msg *m)
 			become_probe(p, p->match + 1);
 		} else if (p->state == PROGRESS_PIPELINE &&
 			   p->match < raft_log_last(&r->log) &&
-			   p->next > raft_log_last(&r->log)) {
+			   p->next > raft_log_last(&r->log) &&
+			   m->ctx > p->append_round) {
 			/*
-			 * Everything was sent but not all acknowledged: ask at
+			 * Everything was sent but not all acknowledged, and
+			 * this heartbeat left after the last APPEND: ask at
 			 * the tip, so a follower that lost an APPEND says so.
+			 * An answer to an older heartbeat says nothing about
+			 * it (with one client, every commit's heartbeat was
+			 * answered after the next write's APPEND left, and
+			 * each cost a probe and its ack).
 			 */
 			send_tip_probe(r, p);
 			return;

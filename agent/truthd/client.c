@@ -378,6 +378,7 @@ int client_execute(void *ctx, struct truth_resp_session *s,
 		}
 		c->wait = WAIT_WRITE;
 		c->index = index;
+		lat_start(d, true, index, index);
 		c->term = raft_term(d->raft);
 		d->writes++;
 		return 1;
@@ -424,6 +425,7 @@ void client_resolved(struct truthd *d, struct conn *c)
 void clients_resume(struct truthd *d)
 {
 	struct conn *list = d->resume_head, *c;
+	uint64_t idx;
 
 	d->resume_head = NULL;
 	while ((c = list)) {
@@ -435,7 +437,10 @@ void clients_resume(struct truthd *d)
 			conn_free(d, c);
 			continue;
 		}
+		idx = c->lat_index;
+		c->lat_index = 0;
 		conn_feed(d, c);
-		conn_flush(d, c);
+		conn_flush(d, c);	/* may free c */
+		lat_replied(d, idx);
 	}
 }

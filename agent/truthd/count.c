@@ -40,8 +40,9 @@ void count_poll(struct truthd *d)
 		truth_evloop_stop(&d->loop);
 		return;
 	}
-	if (ret == 1 && raft_role(d->raft) == RAFT_LEADER)
-		raft_commit_external(d->raft, d->count_term, commit);
+	if (ret == 1 && raft_role(d->raft) == RAFT_LEADER &&
+	    raft_commit_external(d->raft, d->count_term, commit))
+		lat_stamp(d, LAT_COMMITTED, raft_commit_index(d->raft));
 }
 
 static void count_event(struct truth_ev *ev, uint32_t events)

@@ -33,6 +33,7 @@ void info_truth(void *ctx, struct truth_resp_session *s,
 	const struct truth_tp_stats *ts = &d->tp.st;
 
 	coord_info(d, r, o);
+	lat_info(d, r, o);
 	if (!truth_resp_info_wants(r, "truth", true))
 		return;
 	if (leader == d->conf.node_id)

@@ -66,6 +66,7 @@ struct conn {
 	bool resume;			/* on the resume list */
 	struct conn *next_resume;
 	struct conn *prev, *next;	/* all connections */
+	uint64_t lat_index;		/* lat.c: the write whose reply is due */
 };
 
 /* The local chronyd as a reference source (clock_chrony.c). */
@@ -153,6 +154,7 @@ struct sync_thread {
 	bool stop, done, running;
 	bool busy;		/* loop side: a sync is in flight */
 	uint64_t upto, gen;	/* what it covers */
+	uint64_t t_start, t_done;	/* lat.c: the thread's fdatasync, ns */
 };
 
 struct truthd {
@@ -230,6 +232,14 @@ struct truthd {
 	/* stats */
 	uint64_t writes, reads_lease, reads_index, redirects, snapshots;
 	uint64_t acks_coalesced;	/* held acks a later ack covered, not sent */
+
+	/* lat.c: the commit path's stages (INFO latency) */
+	struct truthd_lat *lat;
+	uint64_t loop_turns;		/* node_process() calls: one per epoll round */
+	uint64_t sync_runs;		/* fdatasyncs started (thread or inline) */
+	uint64_t sync_inline;		/* of which run in the loop (sync_here) */
+	uint64_t ticks_skipped;		/* a follower's ticks spent in its own sync */
+	uint64_t lat_sent_hi;		/* highest index in an APPEND of this round */
 };
 
 /* node.c */
@@ -244,6 +254,8 @@ uint64_t node_peer_match(struct truthd *d, uint32_t id);
 int sync_start(struct truthd *d);
 void sync_stop(struct truthd *d);
 void sync_kick(struct truthd *d);
+bool sync_here_wanted(struct truthd *d);
+bool sync_here(struct truthd *d);
 uint64_t node_durable(struct truthd *d);
 bool hold_msg(struct truthd *d, const struct raft_msg *m, uint64_t need);
 void drop_held_above(struct truthd *d, uint64_t last);
@@ -329,6 +341,47 @@ void clock_info(struct truthd *d, struct truth_resp_out *o);
 int rebuild_prepare(struct truthd *d);	/* --rebuild: move aside, mark */
 int rebuild_open(struct truthd *d);	/* after node_open: honour a marker */
 void rebuild_check(struct truthd *d);	/* each tick: clear once caught up */
+
+/*
+ * lat.c: stages of the commit path, by log index.  A leader's entry runs
+ * PROPOSED .. REPLIED, a follower's RECEIVED .. ACK_SENT.
+ */
+enum lat_stage {
+	LAT_PROPOSED,		/* leader: a client's write proposed */
+	LAT_RECEIVED,		/* follower: the APPEND carrying it received */
+	LAT_APPENDED,		/* written to the WAL (not synced) */
+	LAT_SENT,		/* leader: the APPEND carrying it left */
+	LAT_SYNC_KICK,		/* the sync thread told to sync it */
+	LAT_SYNC_START,		/* the thread's fdatasync began */
+	LAT_SYNC_DONE,		/* and returned */
+	LAT_SYNC_SEEN,		/* the loop learned it */
+	LAT_ACKED,		/* leader: the first follower's ack received */
+	LAT_COMMITTED,		/* leader: the commit index reached it */
+	LAT_APPLIED,		/* applied to the state machine */
+	LAT_REPLIED,		/* leader: the reply written to the socket */
+	LAT_ACK_SENT,		/* follower: the ack for it left */
+	LAT_STAGES
+};
+enum lat_interval {
+	LAT_I_L_PROPOSE_APPEND, LAT_I_L_APPEND_SENT, LAT_I_L_APPEND_KICK,
+	LAT_I_L_KICK_START, LAT_I_L_FDATASYNC, LAT_I_L_DONE_SEEN,
+	LAT_I_L_SENT_ACK, LAT_I_L_PROPOSE_SELF, LAT_I_L_PROPOSE_ACK,
+	LAT_I_L_PROPOSE_COMMIT, LAT_I_L_COMMIT_APPLY, LAT_I_L_APPLY_REPLY,
+	LAT_I_L_TOTAL,
+	LAT_I_F_RECV_APPEND, LAT_I_F_APPEND_KICK, LAT_I_F_KICK_START,
+	LAT_I_F_FDATASYNC, LAT_I_F_DONE_SEEN, LAT_I_F_SEEN_ACK, LAT_I_F_TOTAL,
+	LAT_NINTERVALS
+};
+#define LAT_BUCKETS	320
+int lat_open(struct truthd *d);
+void lat_close(struct truthd *d);
+uint64_t lat_now(void);		/* CLOCK_MONOTONIC, ns */
+void lat_start(struct truthd *d, bool leader, uint64_t from, uint64_t to);
+void lat_stamp_at(struct truthd *d, int stage, uint64_t upto, uint64_t t);
+#define lat_stamp(d, stage, upto)	lat_stamp_at(d, stage, upto, 0)
+void lat_replied(struct truthd *d, uint64_t index);
+void lat_ack_sent(struct truthd *d, uint64_t upto);
+void lat_info(struct truthd *d, const struct truth_resp_info *r, struct truth_resp_out *o);
 
 /* info.c */
 void info_truth(void *ctx, struct truth_resp_session *s,

@@ -8,8 +8,20 @@
  *                             preallocated file (as a WAL with segments
  *                             made in advance; only data is synced) and
  *                             appending (the size is synced too)
+ *   truth-lat fsync-par DIR W [N]
+ *                             W processes at once, each N times (default
+ *                             300) pwrite 4 KiB into its own preallocated
+ *                             file in DIR and fdatasync it: what one flush
+ *                             costs when W members of a cluster share the
+ *                             disk (the block layer runs one device flush
+ *                             at a time and merges the ones waiting)
  *   truth-lat rtt [N]         N (default 10000) 1-byte TCP ping-pongs over
  *                             loopback between two processes, TCP_NODELAY
+ *
+ * "Preallocated" means written with zeros and synced beforehand, as
+ * truth's WAL makes its segments (Documentation/storage.md): a file only
+ * fallocate()d has unwritten extents, and every first write into one
+ * makes fdatasync commit the extent change to the journal too.
  *
  * Prints one line per measure: "<what>: n=N p50_us=X p99_us=Y min_us=Z".
  */
@@ -22,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -49,30 +62,39 @@ static void report(const char *what, uint64_t *t, long n)
 	       t[(n - 1) / 2] / 1000.0, t[(n * 99 + 99) / 100 - 1] / 1000.0, t[0] / 1000.0);
 }
 
-/*
- * prealloc: overwrite blocks of a file already allocated and synced (a WAL
- * segment made in advance: only the data goes to disk); append: the file
- * grows with each write, so its size goes to disk too
- */
-static int fsync_run(const char *dir, long n, bool prealloc)
+/* A temp file in dir, unlinked; bytes of zeros written and synced if prealloc. */
+static int temp_file(const char *dir, size_t bytes, bool prealloc)
 {
-	char path[4096], buf[4096];
-	uint64_t *t = calloc(n, sizeof(*t));
-	long i;
+	char path[4096], zero[65536] = { 0 };
+	size_t off;
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/truth-lat.XXXXXX", dir);
 	fd = mkstemp(path);
-	if (fd < 0 || !t) {
+	if (fd < 0) {
 		fprintf(stderr, "truth-lat: %s: %s\n", path, strerror(errno));
-		return 1;
+		return -1;
 	}
 	unlink(path);
+	for (off = 0; prealloc && off < bytes; off += sizeof(zero))
+		if (pwrite(fd, zero, sizeof(zero), (off_t)off) != sizeof(zero))
+			goto fail;
+	if (prealloc && fsync(fd))
+		goto fail;
+	return fd;
+fail:
+	fprintf(stderr, "truth-lat: preallocating in %s: %s\n", dir, strerror(errno));
+	close(fd);
+	return -1;
+}
+
+/* n times pwrite 4 KiB at the next offset + fdatasync; t[i] each one's ns */
+static int write_sync_loop(int fd, const char *dir, uint64_t *t, long n)
+{
+	char buf[4096];
+	long i;
+
 	memset(buf, 0xa5, sizeof(buf));
-	if (prealloc && (posix_fallocate(fd, 0, (off_t)n * sizeof(buf)) || fsync(fd))) {
-		fprintf(stderr, "truth-lat: preallocating in %s failed\n", dir);
-		return 1;
-	}
 	for (i = 0; i < n; i++) {
 		uint64_t t0 = now_ns();
 
@@ -83,9 +105,74 @@ static int fsync_run(const char *dir, long n, bool prealloc)
 		}
 		t[i] = now_ns() - t0;
 	}
+	return 0;
+}
+
+/*
+ * prealloc: overwrite blocks of a file already written and synced (a WAL
+ * segment made in advance: only the data goes to disk); append: the file
+ * grows with each write, so its size goes to disk too
+ */
+static int fsync_run(const char *dir, long n, bool prealloc)
+{
+	uint64_t *t = calloc(n, sizeof(*t));
+	int fd = temp_file(dir, (size_t)n * 4096, prealloc);
+
+	if (fd < 0 || !t || write_sync_loop(fd, dir, t, n))
+		return 1;
 	close(fd);
 	report(prealloc ? "fdatasync_4k_prealloc" : "fdatasync_4k_append", t, n);
 	free(t);
+	return 0;
+}
+
+/*
+ * w writers at once, each its own file and process (as cluster members
+ * are); they start together (a pipe closed by the parent) and the p50 is
+ * over every writer's every write.
+ */
+static int do_fsync_par(const char *dir, int w, long n)
+{
+	uint64_t *t = mmap(NULL, (size_t)w * n * sizeof(*t), PROT_READ | PROT_WRITE,
+			   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	int go[2], i, status, bad = 0;
+	pid_t pid[64];
+	char what[64];
+
+	if (t == MAP_FAILED || w < 1 || w > 64 || pipe(go)) {
+		fprintf(stderr, "truth-lat: fsync-par: %s\n", w < 1 || w > 64 ?
+			"1 to 64 writers" : strerror(errno));
+		return 2;
+	}
+	for (i = 0; i < w; i++) {
+		pid[i] = fork();
+		if (pid[i] < 0) {
+			perror("truth-lat: fork");
+			return 1;
+		}
+		if (!pid[i]) {
+			int fd = temp_file(dir, (size_t)n * 4096, true);
+			char c;
+
+			close(go[1]);
+			if (fd < 0)
+				_exit(1);
+			/* EOF when the parent closes its end: everyone is ready */
+			while (read(go[0], &c, 1) > 0)
+				;
+			_exit(write_sync_loop(fd, dir, t + (size_t)i * n, n));
+		}
+	}
+	close(go[0]);
+	close(go[1]);
+	for (i = 0; i < w; i++)
+		if (waitpid(pid[i], &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
+			bad = 1;
+	if (bad)
+		return 1;
+	snprintf(what, sizeof(what), "fdatasync_4k_prealloc_%d_writers", w);
+	report(what, t, (long)w * n);
+	munmap(t, (size_t)w * n * sizeof(*t));
 	return 0;
 }
 
@@ -154,10 +241,15 @@ int main(int argc, char **argv)
 		n = argc > 3 ? atol(argv[3]) : 1000;
 		return n > 0 ? do_fsync(argv[2], n) : 2;
 	}
+	if (argc >= 4 && !strcmp(argv[1], "fsync-par")) {
+		n = argc > 4 ? atol(argv[4]) : 300;
+		return n > 0 ? do_fsync_par(argv[2], atoi(argv[3]), n) : 2;
+	}
 	if (argc >= 2 && !strcmp(argv[1], "rtt")) {
 		n = argc > 2 ? atol(argv[2]) : 10000;
 		return n > 0 ? do_rtt(n) : 2;
 	}
-	fprintf(stderr, "usage: truth-lat fsync DIR [N] | truth-lat rtt [N]\n");
+	fprintf(stderr, "usage: truth-lat fsync DIR [N] | truth-lat fsync-par DIR WRITERS [N] |"
+		" truth-lat rtt [N]\n");
 	return 2;
 }

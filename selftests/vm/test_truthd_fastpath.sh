@@ -146,7 +146,7 @@ mod=$(n "n$leader" build/truthctl clock get --json | sed -n 's/.*"hlc":\([0-9]*\
 # truthd's own CPU time (utime + stime, clock ticks) to weigh the merges'
 # against: a TCG guest's CPU times include the host's stalls, both alike
 eval "lp=\$pid$leader"
-tot=$(awk -v hz="$(getconf CLK_TCK 2>/dev/null || echo 100)" '{ printf "%d", ($14 + $15) * 1000000000 / hz }' "/proc/$lp/stat" 2>/dev/null)
+tot=$(awk -v hz="$(getconf CLK_TCK 2>/dev/null || echo 100)" '{ printf "%.0f", ($14 + $15) * 1000000000 / hz }' "/proc/$lp/stat" 2>/dev/null)
 tap_diag "leader $leader: hlc_kernel:$hk, $merges merges, $errs failed, CPU ${cpu:-?} ns in them of truthd's ${tot:-?} ns (longest call ${wmax:-?} ns); last applied entry HLC $applied, module $mod; term $(field "$leader" term)"
 [ "$hk" = on ] && [ "${merges:-0}" -gt 0 ] && [ "$errs" = 0 ] && [ "${mod:-0}" -ge "${applied:-1}" ] &&
 	tap_ok "HLC agreement on: $merges merges, none failed, module $mod >= last entry $applied" ||
@@ -167,21 +167,28 @@ commit=$(field "$leader" commit_index)
 # the followers commit and apply what the leader committed: the leader's
 # heartbeats tell each only what its match index covers, so this holds
 # only if Raft learned the match indexes the kernel swallowed
-commit=$(field "$leader" commit_index)
-caught=0
-for _ in $(seq 30); do
+# (done again, up to three times, if the leader changed under it)
+for attempt in 1 2 3; do
+	leader=$(find_leader 1 2 3)
+	commit=$(field "$leader" commit_index)
 	caught=0
-	for i in 1 2 3; do
-		[ "$i" = "$leader" ] && continue
-		a=$(field "$i" applied_index)
-		[ "${a:-0}" -ge "$commit" ] && caught=$((caught + 1))
+	for _ in $(seq 30); do
+		caught=0
+		for i in 1 2 3; do
+			[ "$i" = "$leader" ] && continue
+			a=$(field "$i" applied_index)
+			[ "${a:-0}" -ge "$commit" ] && caught=$((caught + 1))
+		done
+		[ $caught = 2 ] && break
+		sleep 0.1
 	done
-	[ $caught = 2 ] && break
-	sleep 0.1
+	info=$(cli "$leader" INFO truth | tr -d '\r')
+	m=$(echo "$info" | grep '^peer_' | grep -v "^peer_$leader:" | grep -c "match=$commit,")
+	[ "$(echo "$info" | sed -n 's/^role://p')" = leader ] && break
+	tap_diag "node $leader no longer leads (attempt $attempt); again"
 done
 [ $caught = 2 ] && tap_ok "both followers applied up to the leader's commit $commit" ||
 	{ tap_fail "both followers applied up to the leader's commit $commit ($caught did)"; logs; }
-m=$(cli "$leader" INFO truth | tr -d '\r' | grep '^peer_' | grep -v "^peer_$leader:" | grep -c "match=$commit,")
 [ "$m" = 2 ] && tap_ok "INFO shows both followers' match index at $commit" ||
 	{ tap_fail "INFO shows both followers' match index at $commit"; cli "$leader" INFO truth | sed 's/^/# /'; }
 

@@ -31,6 +31,7 @@ void truth_conf_defaults(struct truth_conf *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->fast_path = TRUTH_CONF_FAST_AUTO;
+	c->hlc_kernel = true;
 	c->fsync = true;
 	c->election_timeout_ms = 300;
 	c->heartbeat_ms = 50;

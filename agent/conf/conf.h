@@ -78,7 +78,7 @@ struct truth_conf {
 	int32_t test_clock_drift_ppm;	/* the skewed clock runs this much fast */
 	bool test_hooks;		/* TRUTH.DEBUG allowed */
 	bool test_clock_raw;		/* the wall clock follows RAW, not REALTIME */
-	bool hlc_kernel;		/* merge the HLC with truth.ko's (default off) */
+	bool hlc_kernel;		/* merge the HLC with truth.ko's (default on) */
 	unsigned int given;		/* required keys seen (REQ_* in conf.c) */
 	uint32_t max_value_bytes;	/* longest argument of a write (a value) */
 };

@@ -16,16 +16,24 @@
  *             entry HLCs strictly increase in log order across leaders
  *
  * truth.ko: when commits are counted in the kernel the module is there,
- * with a per-namespace HLC it stamps into datagrams (TRUTH_WIRE_F_STAMP)
- * and merges from them at tc ingress.  Before the first entry of each loop
- * turn truthd does TRUTH_CMD_CLOCK_MERGE with its own HLC and takes the
- * reply (the module's merged clock) as a receive: the entry's HLC is above
- * whatever the module stamped or saw before.  After applying, before any
- * reply leaves, the largest applied HLC is merged into the module, so the
- * module's HLC after a commit is above the entry's.
+ * with a per-namespace HLC that it merges from every authenticated datagram
+ * at tc ingress (ACKs it counts included) and stamps into datagrams that
+ * ask for it (TRUTH_WIRE_F_STAMP).  Unless hlc_kernel = off, before the
+ * first entry of each loop turn truthd does TRUTH_CMD_CLOCK_MERGE with its
+ * own HLC and takes the reply (the module's merged clock) as a receive: the
+ * entry's HLC is above whatever the module stamped or saw before.  After
+ * applying, before any reply leaves, the largest applied HLC is merged into
+ * the module, so the module's HLC after a commit is at least the entry's.
+ *
+ * Neither call can block the loop: the kernel runs a generic netlink
+ * request in the sender's context, so the module's clock has moved and the
+ * reply is queued before sendmsg() returns; the socket is non-blocking and
+ * an absent reply is an error (counted), never a wait.  Each call is a
+ * sendmsg and the reply's read; INFO shows how many and their CPU time.
  */
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 
 #include <netlink/genl/ctrl.h>
 #include <netlink/genl/genl.h>
@@ -113,8 +121,9 @@ static int k_call(struct truthd *d, uint64_t hlc, uint64_t *out)
 	if (ret >= 0 && !r.have)
 		ret = -EPROTO;
 	if (ret < 0) {
-		/* libnl's codes are not errnos; ERANGE is the one we expect */
-		ret = ret == -NLE_RANGE ? -ERANGE : -EIO;
+		/* libnl's codes are not errnos; ERANGE is the one we expect,
+		 * EAGAIN (no reply queued) the one that would have blocked */
+		ret = ret == -NLE_RANGE ? -ERANGE : ret == -NLE_AGAIN ? -EAGAIN : -EIO;
 		goto out;
 	}
 	*out = r.hlc;
@@ -129,8 +138,17 @@ out:
  * (-ERANGE: ours is beyond the module's max offset ahead of its physical
  * time) still reads the module's clock, so at least this direction holds.
  */
+static int64_t ts_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 static void k_merge(struct truthd *d, uint64_t hlc)
 {
+	int64_t cpu = ts_ns(CLOCK_THREAD_CPUTIME_ID), wall = ts_ns(CLOCK_MONOTONIC);
 	uint64_t k;
 	int ret;
 
@@ -138,6 +156,10 @@ static void k_merge(struct truthd *d, uint64_t hlc)
 	ret = k_call(d, hlc, &k);
 	if (ret == -ERANGE)
 		ret = k_call(d, 0, &k);
+	d->hlc.k_cpu_ns += (uint64_t)(ts_ns(CLOCK_THREAD_CPUTIME_ID) - cpu);
+	wall = ts_ns(CLOCK_MONOTONIC) - wall;
+	if ((uint64_t)wall > d->hlc.k_wall_max_ns)
+		d->hlc.k_wall_max_ns = (uint64_t)wall;
 	if (ret) {
 		if (!d->hlc.k_errors++)
 			log_warn("hlc: merging with truth.ko's clock failed (%s); counted in INFO hlc_kernel_errors",
@@ -151,17 +173,16 @@ static void k_open(struct truthd *d)
 {
 	int ret;
 
-	/*
-	 * Off by default: with the eBPF fast path on three nodes the netlink
-	 * round trips made test_truthd_fastpath.sh lose its leaders (cause
-	 * not found yet; Documentation/clock.md "HLC on entries").
-	 */
+	/* hlc_kernel = off exists to measure what the agreement costs and
+	 * what breaks without it (Documentation/clock.md "HLC on entries") */
 	if (!d->conf.hlc_kernel || !d->counter || !strcmp(count_path(d), "user"))
 		return;		/* not asked, or no module: nothing to agree with */
 	d->hlc.nl = nl_socket_alloc();
 	if (!d->hlc.nl)
 		return;
 	ret = genl_connect(d->hlc.nl);
+	if (!ret)
+		ret = nl_socket_set_nonblocking(d->hlc.nl);
 	if (!ret) {
 		nl_socket_disable_auto_ack(d->hlc.nl);
 		d->hlc.family = genl_ctrl_resolve(d->hlc.nl, TRUTH_GENL_NAME);
@@ -227,11 +248,13 @@ void hlc_info(struct truthd *d, struct truth_resp_out *o)
 	truth_resp_out_printf(o,
 		"hlc:%llu\r\nhlc_applied:%llu\r\nhlc_refused:%llu\r\nhlc_kernel:%s\r\n"
 		"hlc_kernel_merges:%llu\r\nhlc_kernel_errors:%llu\r\n"
+		"hlc_kernel_cpu_ns:%llu\r\nhlc_kernel_wall_max_ns:%llu\r\n"
 		"commit_waits:%llu\r\ncommit_wait_ns_total:%llu\r\ncommit_wait_ns_max:%llu\r\n",
 		(unsigned long long)d->hlc.now,
 		(unsigned long long)(d->sm ? truth_sm_hlc(d->sm) : 0),
 		(unsigned long long)d->hlc.refused, d->hlc.nl ? "on" : "off",
 		(unsigned long long)d->hlc.k_merges, (unsigned long long)d->hlc.k_errors,
+		(unsigned long long)d->hlc.k_cpu_ns, (unsigned long long)d->hlc.k_wall_max_ns,
 		(unsigned long long)d->cw_count, (unsigned long long)d->cw_wait_ns,
 		(unsigned long long)d->cw_max_ns);
 }

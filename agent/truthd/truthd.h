@@ -141,6 +141,8 @@ struct truthd_hlc {
 	bool pull;			/* read the module's HLC before the next entry */
 	uint64_t pushed;		/* largest applied HLC merged into the module */
 	uint64_t k_merges, k_errors;	/* CLOCK_MERGE calls, failures */
+	uint64_t k_cpu_ns;		/* this thread's CPU time in those calls */
+	uint64_t k_wall_max_ns;		/* the longest call, CLOCK_MONOTONIC */
 };
 
 /* The fdatasync thread (durable.c). */

@@ -10,6 +10,19 @@
  * tagged TRUTH_WIRE_TSRC_USER and given a wider precision; a kernel or tc
  * timestamp replaces it when it comes, only ever by the same datagram's
  * (the socket helper checks that a TX time is not older than the send).
+ *
+ * Stamps truth.ko writes on egress (tc_kstamp).  A PROBE sent with
+ * TRUTH_WIRE_F_STAMP leaves with the kernel's CLOCK_REALTIME at tc egress
+ * in tx; the server echoes it and the client converts it to its local
+ * clock through the RAW/REALTIME pair it read just before the send (the
+ * socket's TX time goes through the same pair), so the conversion spans
+ * microseconds, not the round trip.  A stamp older than that pair is not
+ * this datagram's and is not believed.  A PROBE_REPLY so stamped carries
+ * the server's kernel time as T3: that is its reference reading only when
+ * no test skew is in effect, so a skewed server does not ask (its T3 stays
+ * two-step).  A server's claim holds from T2 (it is computed after T2 and
+ * widened back to it), and a kernel T3 is later than the claim was made:
+ * the client widens the claim by REALTIME's slew bound over T3 - T2.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -44,6 +57,9 @@ struct inflight {
 	uint32_t err[4];		/* conversion errors of T1, T4 */
 	uint8_t src[4];			/* enum truth_wire_tsrc of each */
 	uint64_t claim;			/* the peer's claimed error */
+	bool kstamp;			/* sent with F_STAMP */
+	bool have_pair;			/* pair read before the send */
+	struct truth_probe_pair pair;	/* local and stamp clocks then */
 };
 
 /* A two-step reply of ours whose precise T3 is to follow. */
@@ -70,6 +86,7 @@ struct truth_probe {
 	struct truth_clockbound_page *page; /* published estimate, or NULL */
 	int64_t next_update;		/* local: re-select with reference sources */
 	bool ext;			/* an external reference is configured */
+	bool kstamp_works;		/* our last F_STAMP probe came back stamped */
 	truth_probe_sample_fn cb;	/* sample callback */
 	void *cb_arg;
 	struct truth_probe_stats st;
@@ -124,6 +141,10 @@ struct truth_probe *truth_probe_new(const struct truth_probe_config *cfg,
 	else if (!clk->local_now || !clk->ref_now || !clk->stamp_local ||
 		 !clk->stamp_ref)
 		why = "clock: every function must be set";
+	else if (cfg->tc_kstamp && !cfg->tc_stamps)
+		why = "tc_kstamp: needs tc_stamps (the fast path's hooks)";
+	else if (!clk->pair_now != !clk->pair_local)
+		why = "clock: pair_now and pair_local go together";
 	if (why) {
 		snprintf(err, errlen, "%s", why);
 		return NULL;
@@ -464,12 +485,25 @@ static int answer(struct truth_probe *e, const struct truth_wire_msg *m,
 	o->msg.probe.echo_tx_src = m->probe.tx_src;
 	o->msg.probe.echo_rx = (uint64_t)t2;
 	o->msg.probe.echo_rx_src = src;
-	/* tx and the claim are read when the reply leaves the outbox */
+	/* tx, the claim and the stamping are decided when it leaves */
 	o->tx_cookie = REPLY_COOKIE | ++e->next_reply;
-	if (e->cfg.two_step)
-		o->msg.flags |= TRUTH_WIRE_F_TWO_STEP;
 	e->st.probes_answered++;
 	return 0;
+}
+
+/* The local clock at kernel stamp @stamp of probe @f's send. */
+static int64_t tx_local(struct truth_probe *e, const struct inflight *f,
+			int64_t stamp, uint32_t *err)
+{
+	if (f->have_pair)
+		return e->clk.pair_local(e->clk.arg, &f->pair, stamp, err);
+	return e->clk.stamp_local(e->clk.arg, stamp, err);
+}
+
+/* Whether a kernel TX stamp can be @f's: not older than the pair before it. */
+static bool tx_plausible(const struct inflight *f, int64_t stamp)
+{
+	return !f->have_pair || stamp >= f->pair.stamp;
 }
 
 static struct inflight *inflight_find(struct truth_probe *e, uint64_t id)
@@ -526,6 +560,7 @@ static int take_reply(struct truth_probe *e, const struct truth_wire_msg *m,
 {
 	const struct truth_wire_probe_fields *pf = &m->probe;
 	struct inflight *f = inflight_find(e, pf->id);
+	bool kst;
 	uint32_t err;
 
 	if (!f || f->peer != m->sender) {
@@ -557,25 +592,44 @@ static int take_reply(struct truth_probe *e, const struct truth_wire_msg *m,
 	f->src[3] = rx_time(e, m, rx_stamp, rx_src, true, &f->t[3], &err);
 	f->err[3] = err;
 	/* a tc egress stamp of our own probe beats what we know of T1 */
-	if (e->cfg.tc_stamps && pf->echo_tx_src > f->src[0] &&
-	    pf->echo_tx_src > TRUTH_WIRE_TSRC_SOCKET &&
-	    pf->echo_tx_src < __TRUTH_WIRE_TSRC_MAX) {
-		f->t[0] = e->clk.stamp_local(e->clk.arg, (int64_t)pf->echo_tx,
-					     &f->err[0]);
+	kst = e->cfg.tc_stamps && pf->echo_tx_src > TRUTH_WIRE_TSRC_SOCKET &&
+	      pf->echo_tx_src < __TRUTH_WIRE_TSRC_MAX &&
+	      tx_plausible(f, (int64_t)pf->echo_tx);
+	if (kst && pf->echo_tx_src > f->src[0]) {
+		f->t[0] = tx_local(e, f, (int64_t)pf->echo_tx, &f->err[0]);
 		f->src[0] = pf->echo_tx_src;
+	}
+	if (f->kstamp) {
+		/* what our replies can expect of the same hook */
+		e->kstamp_works = kst;
+		if (!kst)
+			e->st.kstamp_unstamped++;
 	}
 	f->t[1] = (int64_t)pf->echo_rx;
 	f->src[1] = pf->echo_rx_src;
 	f->t[2] = (int64_t)pf->tx;
 	f->src[2] = pf->tx_src;
 	f->claim = m->index;
+	/* T3 written by the server's truth.ko: no follow-up can better it */
+	kst = m->flags & TRUTH_WIRE_F_KSTAMPED && pf->tx_src >= TRUTH_WIRE_TSRC_TC;
+	if (kst) {
+		uint64_t g = truth_clockbound_growth(
+			truth_clockbound_absdiff(f->t[2], f->t[1]),
+			TRUTH_PROBE_REALTIME_SLEW_PPB);
+
+		e->st.kstamp_replies++;
+		if (f->claim != TRUTH_PROBE_NO_CLAIM)
+			f->claim = f->claim + g < f->claim ||
+				   f->claim + g == TRUTH_PROBE_NO_CLAIM ?
+				   TRUTH_PROBE_NO_CLAIM : f->claim + g;
+	}
 	e->st.replies++;
 	if (f->claim == TRUTH_PROBE_NO_CLAIM || f->claim > e->cfg.max_claim) {
 		e->st.unclaimed++;
 		f->used = false;
 		return 0;
 	}
-	if (m->flags & TRUTH_WIRE_F_TWO_STEP && e->cfg.followup_wait) {
+	if (m->flags & TRUTH_WIRE_F_TWO_STEP && e->cfg.followup_wait && !kst) {
 		f->replied = true;
 		f->wait_until = truth_probe_local_now(e) + e->cfg.followup_wait;
 		return 0;
@@ -613,9 +667,9 @@ int truth_probe_on_tx_time(struct truth_probe *e, uint64_t cookie,
 		return -EINVAL;
 	if (!(cookie & REPLY_COOKIE)) {
 		f = inflight_find(e, cookie);
-		if (!f || tx_src <= f->src[0])
+		if (!f || tx_src <= f->src[0] || !tx_plausible(f, tx_stamp))
 			return -ENOENT;
-		t = e->clk.stamp_local(e->clk.arg, tx_stamp, &err);
+		t = tx_local(e, f, tx_stamp, &err);
 		f->t[0] = t;
 		f->err[0] = err;
 		f->src[0] = tx_src;
@@ -635,7 +689,8 @@ int truth_probe_on_tx_time(struct truth_probe *e, uint64_t cookie,
 		if (!o)
 			return -ENOBUFS;
 		o->msg = u->msg;
-		o->msg.flags &= (uint8_t)~TRUTH_WIRE_F_TWO_STEP;
+		/* the first reply's time: the kernel must not stamp a later one */
+		o->msg.flags &= (uint8_t)~(TRUTH_WIRE_F_TWO_STEP | TRUTH_WIRE_F_STAMP);
 		o->msg.probe.tx = (uint64_t)t;
 		o->msg.probe.tx_src = tx_src;
 		/* the precise T3 is later than the one the claim was made for */
@@ -695,6 +750,15 @@ static bool make_probe(struct truth_probe *e, struct probe_peer *p,
 	o->msg.probe.tx_src = TRUTH_WIRE_TSRC_USER;
 	o->tx_cookie = f->id;
 	f->wire_tx = o->msg.probe.tx;
+	if (e->cfg.tc_kstamp) {
+		o->msg.flags |= TRUTH_WIRE_F_STAMP;
+		f->kstamp = true;
+		e->st.kstamp_asked++;
+	}
+	if (e->clk.pair_now) {
+		e->clk.pair_now(e->clk.arg, &f->pair);
+		f->have_pair = true;
+	}
 	/* before sendmsg: earlier than the real send, so safe as T1 */
 	f->t[0] = truth_probe_local_now(e);
 	f->src[0] = TRUTH_WIRE_TSRC_USER;
@@ -715,6 +779,18 @@ int truth_probe_next(struct truth_probe *e, struct truth_probe_out *out)
 		e->out_len--;
 		if (out->msg.type == TRUTH_WIRE_PROBE_REPLY &&
 		    out->msg.probe.tx_src == TRUTH_WIRE_TSRC_NONE) {
+			bool kst = e->cfg.tc_kstamp && e->clk.ref_is_stamp &&
+				   e->clk.ref_is_stamp(e->clk.arg);
+
+			if (kst) {
+				out->msg.flags |= TRUTH_WIRE_F_STAMP;
+				e->st.kstamp_asked++;
+			}
+			/* two-step unless the hook is known to write T3 */
+			if (e->cfg.two_step && !(kst && e->kstamp_works))
+				out->msg.flags |= TRUTH_WIRE_F_TWO_STEP;
+			else
+				out->tx_cookie = 0;
 			/* a first reply: T3 read now, before sendmsg */
 			out->msg.probe.tx = (uint64_t)e->clk.ref_now(e->clk.arg);
 			out->msg.probe.tx_src = TRUTH_WIRE_TSRC_USER;

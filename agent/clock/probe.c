@@ -29,68 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clock/probe.h"
-
-#define REPLY_COOKIE	(1ULL << 63)	/* cookies of replies (else probe ids) */
-
-struct truth_probe;
-static int update(struct truth_probe *e);
-
-struct probe_peer {
-	bool used;			/* slot holds a peer */
-	bool paused;			/* configured, not polled */
-	uint32_t id;			/* node id */
-	int64_t next_due;		/* local time of its next probe */
-	uint32_t burst_left;		/* probes left in the current burst */
-};
-
-/* A probe of ours awaiting its reply (or its reply's follow-up). */
-struct inflight {
-	bool used;			/* slot in use */
-	bool replied;			/* first reply in, waiting for follow-up */
-	uint32_t peer;			/* who it went to */
-	uint64_t id;			/* probe id (also its tx cookie) */
-	int64_t sent;			/* local time it was handed out */
-	int64_t wait_until;		/* replied: give up on the follow-up */
-	uint64_t wire_tx;		/* the tx we put on the wire */
-	int64_t t[4];			/* T1 (local), T2, T3 (peer), T4 (local) */
-	uint32_t err[4];		/* conversion errors of T1, T4 */
-	uint8_t src[4];			/* enum truth_wire_tsrc of each */
-	uint64_t claim;			/* the peer's claimed error */
-	bool kstamp;			/* sent with F_STAMP */
-	bool have_pair;			/* pair read before the send */
-	struct truth_probe_pair pair;	/* local and stamp clocks then */
-};
-
-/* A two-step reply of ours whose precise T3 is to follow. */
-struct followup {
-	bool used;			/* slot in use */
-	uint64_t cookie;		/* its tx cookie */
-	int64_t made;			/* local time it was handed out */
-	uint64_t provisional;		/* its provisional tx */
-	struct truth_wire_msg msg;	/* the reply, to resend as follow-up */
-};
-
-struct truth_probe {
-	struct truth_probe_config cfg;	/* validated */
-	struct truth_probe_clock clk;	/* the node's clocks */
-	struct truth_clock *est;	/* the estimator */
-	struct probe_peer peers[TRUTH_PROBE_MAX_PEERS];
-	struct inflight fl[TRUTH_PROBE_INFLIGHT];
-	struct followup fu[TRUTH_PROBE_INFLIGHT];
-	struct truth_probe_out outbox[TRUTH_PROBE_OUTBOX]; /* ring */
-	uint32_t out_head, out_len;	/* ring position and fill */
-	uint64_t next_id;		/* next probe id */
-	uint64_t next_reply;		/* next reply cookie */
-	uint64_t rng;			/* poll jitter */
-	struct truth_clockbound_page *page; /* published estimate, or NULL */
-	int64_t next_update;		/* local: re-select with reference sources */
-	bool ext;			/* an external reference is configured */
-	bool kstamp_works;		/* our last F_STAMP probe came back stamped */
-	truth_probe_sample_fn cb;	/* sample callback */
-	void *cb_arg;
-	struct truth_probe_stats st;
-};
+#include "clock/probe_int.h"
 
 void truth_probe_config_default(struct truth_probe_config *cfg)
 {
@@ -167,47 +106,6 @@ struct truth_probe *truth_probe_new(const struct truth_probe_config *cfg,
 	e->next_id = ((uint64_t)clk->ref_now(clk->arg) & ~REPLY_COOKIE) | 1;
 	e->rng = ((uint64_t)cfg->self << 32) ^ e->next_id ^ 0x9e3779b97f4a7c15ULL;
 	return e;
-}
-
-int truth_probe_set_external(struct truth_probe *e, uint64_t bound,
-			     int64_t l1, int64_t l2, int64_t ref, int64_t lr1,
-			     int64_t lr2)
-{
-	struct truth_clock_interval iv;
-	uint64_t g, slew;
-
-	if (l2 < l1 || lr2 < lr1 || lr1 < l1)
-		return -EINVAL;
-	e->ext = true;
-	/*
-	 * At some t* in [l1, l2] |true - ref| <= bound.  ref - local moves
-	 * by at most the reference's slew plus the local drift between t*
-	 * and the reading @ref (local in [lr1, lr2]); true - local, aged
-	 * back from t* to l1, by the local drift over l2 - l1.
-	 */
-	slew = (uint64_t)e->clk.ref_slew_ppb + e->cfg.clock.max_drift_ppb;
-	g = truth_clockbound_growth(truth_clockbound_absdiff(lr2, l1),
-				    slew > UINT32_MAX ? UINT32_MAX : (uint32_t)slew) +
-	    truth_clockbound_growth(truth_clockbound_absdiff(l2, l1),
-				    e->cfg.clock.max_drift_ppb);
-	iv.lo = truth_clockbound_sub_u(truth_clockbound_sub_u(ref - lr2, bound), g);
-	iv.hi = truth_clockbound_add_u(truth_clockbound_add_u(ref - lr1, bound), g);
-	if (truth_clock_ref_set(e->est, TRUTH_CLOCK_REF_EXTERNAL, &iv, l1))
-		return -EINVAL;
-	update(e);	/* a new source value: select now, not at the next poll */
-	return 0;
-}
-
-void truth_probe_external_configure(struct truth_probe *e, bool on)
-{
-	e->ext = on;
-	truth_clock_ref_configure(e->est, TRUTH_CLOCK_REF_EXTERNAL, on);
-	e->next_update = truth_probe_local_now(e);
-}
-
-void truth_probe_external_unset(struct truth_probe *e)
-{
-	truth_clock_ref_unset(e->est, TRUTH_CLOCK_REF_EXTERNAL);
 }
 
 void truth_probe_free(struct truth_probe *e)
@@ -331,64 +229,19 @@ void truth_probe_now(const struct truth_probe *e, struct truth_clock_now *n)
 	truth_probe_now_at(e, truth_probe_local_now(e), n);
 }
 
-uint64_t truth_probe_claim(struct truth_probe *e)
-{
-	struct truth_clock_now lo, hi;
-	int64_t l1, l2, r;
-	uint64_t a, b;
-
-	if (e->cfg.self_error)
-		return e->cfg.self_error;
-	/* true time at the reference reading is in [earliest(l1), latest(l2)] */
-	l1 = truth_probe_local_now(e);
-	r = e->clk.ref_now(e->clk.arg);
-	l2 = truth_probe_local_now(e);
-	truth_probe_now_at(e, l1, &lo);
-	truth_probe_now_at(e, l2, &hi);
-	if (lo.status == TRUTH_CLOCK_UNKNOWN)
-		return TRUTH_PROBE_NO_CLAIM;
-	a = r > lo.earliest ? truth_clockbound_absdiff(r, lo.earliest) : 0;
-	b = hi.latest > r ? truth_clockbound_absdiff(hi.latest, r) : 0;
-	a = a > b ? a : b;
-	return a + 1 < a ? TRUTH_PROBE_NO_CLAIM : a + 1;
-}
-
-/*
- * An anchor's own reference clock is one more source: true time at the
- * reference reading r is within self_error of r, and the local clock then
- * read between l1 and l2.
- */
-static void anchor_reference(struct truth_probe *e)
-{
-	struct truth_clock_interval iv;
-	uint64_t se = e->cfg.self_error, g;
-	int64_t l1, l2, r;
-
-	if (!se)
-		return;
-	l1 = truth_probe_local_now(e);
-	r = e->clk.ref_now(e->clk.arg);
-	l2 = truth_probe_local_now(e);
-	g = truth_clockbound_growth(truth_clockbound_absdiff(l2, l1),
-				    e->cfg.clock.max_drift_ppb);
-	iv.lo = truth_clockbound_sub_u(truth_clockbound_sub_u(r - l2, se), g);
-	iv.hi = truth_clockbound_add_u(truth_clockbound_add_u(r - l1, se), g);
-	truth_clock_set_reference(e->est, &iv, l1);
-}
-
 /* Reference sources need no exchange: select on a timer too. */
 static bool local_sources(const struct truth_probe *e)
 {
 	return e->cfg.self_error || e->ext;
 }
 
-static int update(struct truth_probe *e)
+int truth_probe_update(struct truth_probe *e)
 {
 	struct truth_clock_estimate est;
 	int64_t now;
 	int ret;
 
-	anchor_reference(e);
+	truth_probe_anchor_reference(e);
 	now = truth_probe_local_now(e);
 	/*
 	 * An anchor alone (a one-member group) or with a reference has
@@ -447,24 +300,6 @@ static uint8_t rx_time(struct truth_probe *e, const struct truth_wire_msg *m,
 	return TRUTH_WIRE_TSRC_USER;
 }
 
-/*
- * The claim for a reply whose T2 and T3 are @t2 and @t3 on our reference
- * clock.  A derived claim holds at the instant it is computed; the
- * reference's error may have drifted at ref_slew_ppb since either
- * timestamp.
- */
-static uint64_t reply_claim(struct truth_probe *e, int64_t t2, int64_t t3)
-{
-	uint64_t c = truth_probe_claim(e), g, d2, d3;
-	int64_t r = e->clk.ref_now(e->clk.arg);
-
-	if (e->cfg.self_error || c == TRUTH_PROBE_NO_CLAIM)
-		return c;
-	d2 = truth_clockbound_absdiff(r, t2);
-	d3 = truth_clockbound_absdiff(r, t3);
-	g = truth_clockbound_growth(d2 > d3 ? d2 : d3, e->clk.ref_slew_ppb);
-	return c + g < c || c + g == TRUTH_PROBE_NO_CLAIM ? TRUTH_PROBE_NO_CLAIM : c + g;
-}
 
 /* Server side: answer a PROBE. */
 static int answer(struct truth_probe *e, const struct truth_wire_msg *m,
@@ -549,7 +384,7 @@ static void complete(struct truth_probe *e, struct inflight *f, bool followup)
 	s.result = truth_clock_add_sample(e->est, s.peer, &s.x);
 	if (s.result)
 		e->st.refused++;
-	s.update = update(e);
+	s.update = truth_probe_update(e);
 	if (e->cb)
 		e->cb(e->cb_arg, &s);
 }
@@ -695,7 +530,7 @@ int truth_probe_on_tx_time(struct truth_probe *e, uint64_t cookie,
 		o->msg.probe.tx_src = tx_src;
 		/* the precise T3 is later than the one the claim was made for */
 		if (!e->cfg.self_error && o->msg.index != TRUTH_PROBE_NO_CLAIM)
-			o->msg.index = reply_claim(e, (int64_t)o->msg.probe.echo_rx, t);
+			o->msg.index = truth_probe_reply_claim(e, (int64_t)o->msg.probe.echo_rx, t);
 		e->st.tx_stamps++;
 		return 0;
 	}
@@ -794,7 +629,7 @@ int truth_probe_next(struct truth_probe *e, struct truth_probe_out *out)
 			/* a first reply: T3 read now, before sendmsg */
 			out->msg.probe.tx = (uint64_t)e->clk.ref_now(e->clk.arg);
 			out->msg.probe.tx_src = TRUTH_WIRE_TSRC_USER;
-			out->msg.index = reply_claim(e, (int64_t)out->msg.probe.echo_rx,
+			out->msg.index = truth_probe_reply_claim(e, (int64_t)out->msg.probe.echo_rx,
 						     (int64_t)out->msg.probe.tx);
 			if (out->msg.flags & TRUTH_WIRE_F_TWO_STEP)
 				for (i = 0; i < TRUTH_PROBE_INFLIGHT; i++) {
@@ -815,7 +650,7 @@ int truth_probe_next(struct truth_probe *e, struct truth_probe_out *out)
 		return 1;
 	}
 	if (local_sources(e) && now >= e->next_update)
-		update(e);
+		truth_probe_update(e);
 	for (i = 0; i < TRUTH_PROBE_MAX_PEERS; i++) {
 		struct probe_peer *p = &e->peers[i];
 		int64_t jitter;

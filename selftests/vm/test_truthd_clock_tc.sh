@@ -126,7 +126,12 @@ while [ "$(date +%s)" -lt "$end" ]; do
 		calls=$((calls + 1))
 		eps=$(( ($2 - $1 + 1) / 2 ))
 		[ $eps -gt $maxeps ] && maxeps=$eps
-		[ $eps -lt 20000000 ] || { bad=$((bad + 1)); tap_diag "node $i: TIME.NOW '$r'"; }
+		# anchors: their 100 us claim plus aging; node 3 pays half the
+		# round trip, and a saturated emulator's round trips reach
+		# 100 ms (its in-process p99 was 55 ms in one run)
+		lim=20000000
+		[ $i = 3 ] && lim=200000000
+		[ $eps -lt $lim ] || { bad=$((bad + 1)); tap_diag "node $i: TIME.NOW '$r'"; }
 	done
 	got=$(sum clock_test_checked)
 	[ "$got" -ge "$want" ] && break
@@ -134,8 +139,8 @@ while [ "$(date +%s)" -lt "$end" ]; do
 done
 tap_diag "$got samples checked after $(( $(date +%s) - t0 )) s (want $want)"
 tap_diag "TIME.NOW: $calls synchronised calls, largest epsilon $maxeps ns"
-[ $calls -gt 0 ] && [ $bad = 0 ] && tap_ok "TIME.NOW synchronised, epsilon < 20 ms ($calls calls)" ||
-	tap_fail "TIME.NOW synchronised, epsilon < 20 ms ($bad of $calls wider)"
+[ $calls -gt 0 ] && [ $bad = 0 ] && tap_ok "TIME.NOW synchronised, epsilon < 20 ms (anchors), < 200 ms (node 3) ($calls calls)" ||
+	tap_fail "TIME.NOW synchronised, epsilon < 20 ms (anchors), < 200 ms (node 3): $bad of $calls wider"
 
 # per timestamp (T1..T4) and source: tc, socket, user
 t1tc=0 t1o=0 t2tc=0 t2o=0 t3tc=0 t3o=0 t4tc=0 t4o=0

@@ -10,70 +10,26 @@
  * tagged TRUTH_WIRE_TSRC_USER and given a wider precision; a kernel or tc
  * timestamp replaces it when it comes, only ever by the same datagram's
  * (the socket helper checks that a TX time is not older than the send).
+ *
+ * Stamps truth.ko writes on egress (tc_kstamp).  A PROBE sent with
+ * TRUTH_WIRE_F_STAMP leaves with the kernel's CLOCK_REALTIME at tc egress
+ * in tx; the server echoes it and the client converts it to its local
+ * clock through the RAW/REALTIME pair it read just before the send (the
+ * socket's TX time goes through the same pair), so the conversion spans
+ * microseconds, not the round trip.  A stamp older than that pair is not
+ * this datagram's and is not believed.  A PROBE_REPLY so stamped carries
+ * the server's kernel time as T3: that is its reference reading only when
+ * no test skew is in effect, so a skewed server does not ask (its T3 stays
+ * two-step).  A server's claim holds from T2 (it is computed after T2 and
+ * widened back to it), and a kernel T3 is later than the claim was made:
+ * the client widens the claim by REALTIME's slew bound over T3 - T2.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "clock/probe.h"
-
-#define REPLY_COOKIE	(1ULL << 63)	/* cookies of replies (else probe ids) */
-
-struct truth_probe;
-static int update(struct truth_probe *e);
-
-struct probe_peer {
-	bool used;			/* slot holds a peer */
-	bool paused;			/* configured, not polled */
-	uint32_t id;			/* node id */
-	int64_t next_due;		/* local time of its next probe */
-	uint32_t burst_left;		/* probes left in the current burst */
-};
-
-/* A probe of ours awaiting its reply (or its reply's follow-up). */
-struct inflight {
-	bool used;			/* slot in use */
-	bool replied;			/* first reply in, waiting for follow-up */
-	uint32_t peer;			/* who it went to */
-	uint64_t id;			/* probe id (also its tx cookie) */
-	int64_t sent;			/* local time it was handed out */
-	int64_t wait_until;		/* replied: give up on the follow-up */
-	uint64_t wire_tx;		/* the tx we put on the wire */
-	int64_t t[4];			/* T1 (local), T2, T3 (peer), T4 (local) */
-	uint32_t err[4];		/* conversion errors of T1, T4 */
-	uint8_t src[4];			/* enum truth_wire_tsrc of each */
-	uint64_t claim;			/* the peer's claimed error */
-};
-
-/* A two-step reply of ours whose precise T3 is to follow. */
-struct followup {
-	bool used;			/* slot in use */
-	uint64_t cookie;		/* its tx cookie */
-	int64_t made;			/* local time it was handed out */
-	uint64_t provisional;		/* its provisional tx */
-	struct truth_wire_msg msg;	/* the reply, to resend as follow-up */
-};
-
-struct truth_probe {
-	struct truth_probe_config cfg;	/* validated */
-	struct truth_probe_clock clk;	/* the node's clocks */
-	struct truth_clock *est;	/* the estimator */
-	struct probe_peer peers[TRUTH_PROBE_MAX_PEERS];
-	struct inflight fl[TRUTH_PROBE_INFLIGHT];
-	struct followup fu[TRUTH_PROBE_INFLIGHT];
-	struct truth_probe_out outbox[TRUTH_PROBE_OUTBOX]; /* ring */
-	uint32_t out_head, out_len;	/* ring position and fill */
-	uint64_t next_id;		/* next probe id */
-	uint64_t next_reply;		/* next reply cookie */
-	uint64_t rng;			/* poll jitter */
-	struct truth_clockbound_page *page; /* published estimate, or NULL */
-	int64_t next_update;		/* local: re-select with reference sources */
-	bool ext;			/* an external reference is configured */
-	truth_probe_sample_fn cb;	/* sample callback */
-	void *cb_arg;
-	struct truth_probe_stats st;
-};
+#include "clock/probe_int.h"
 
 void truth_probe_config_default(struct truth_probe_config *cfg)
 {
@@ -124,6 +80,10 @@ struct truth_probe *truth_probe_new(const struct truth_probe_config *cfg,
 	else if (!clk->local_now || !clk->ref_now || !clk->stamp_local ||
 		 !clk->stamp_ref)
 		why = "clock: every function must be set";
+	else if (cfg->tc_kstamp && !cfg->tc_stamps)
+		why = "tc_kstamp: needs tc_stamps (the fast path's hooks)";
+	else if (!clk->pair_now != !clk->pair_local)
+		why = "clock: pair_now and pair_local go together";
 	if (why) {
 		snprintf(err, errlen, "%s", why);
 		return NULL;
@@ -146,47 +106,6 @@ struct truth_probe *truth_probe_new(const struct truth_probe_config *cfg,
 	e->next_id = ((uint64_t)clk->ref_now(clk->arg) & ~REPLY_COOKIE) | 1;
 	e->rng = ((uint64_t)cfg->self << 32) ^ e->next_id ^ 0x9e3779b97f4a7c15ULL;
 	return e;
-}
-
-int truth_probe_set_external(struct truth_probe *e, uint64_t bound,
-			     int64_t l1, int64_t l2, int64_t ref, int64_t lr1,
-			     int64_t lr2)
-{
-	struct truth_clock_interval iv;
-	uint64_t g, slew;
-
-	if (l2 < l1 || lr2 < lr1 || lr1 < l1)
-		return -EINVAL;
-	e->ext = true;
-	/*
-	 * At some t* in [l1, l2] |true - ref| <= bound.  ref - local moves
-	 * by at most the reference's slew plus the local drift between t*
-	 * and the reading @ref (local in [lr1, lr2]); true - local, aged
-	 * back from t* to l1, by the local drift over l2 - l1.
-	 */
-	slew = (uint64_t)e->clk.ref_slew_ppb + e->cfg.clock.max_drift_ppb;
-	g = truth_clockbound_growth(truth_clockbound_absdiff(lr2, l1),
-				    slew > UINT32_MAX ? UINT32_MAX : (uint32_t)slew) +
-	    truth_clockbound_growth(truth_clockbound_absdiff(l2, l1),
-				    e->cfg.clock.max_drift_ppb);
-	iv.lo = truth_clockbound_sub_u(truth_clockbound_sub_u(ref - lr2, bound), g);
-	iv.hi = truth_clockbound_add_u(truth_clockbound_add_u(ref - lr1, bound), g);
-	if (truth_clock_ref_set(e->est, TRUTH_CLOCK_REF_EXTERNAL, &iv, l1))
-		return -EINVAL;
-	update(e);	/* a new source value: select now, not at the next poll */
-	return 0;
-}
-
-void truth_probe_external_configure(struct truth_probe *e, bool on)
-{
-	e->ext = on;
-	truth_clock_ref_configure(e->est, TRUTH_CLOCK_REF_EXTERNAL, on);
-	e->next_update = truth_probe_local_now(e);
-}
-
-void truth_probe_external_unset(struct truth_probe *e)
-{
-	truth_clock_ref_unset(e->est, TRUTH_CLOCK_REF_EXTERNAL);
 }
 
 void truth_probe_free(struct truth_probe *e)
@@ -310,64 +229,19 @@ void truth_probe_now(const struct truth_probe *e, struct truth_clock_now *n)
 	truth_probe_now_at(e, truth_probe_local_now(e), n);
 }
 
-uint64_t truth_probe_claim(struct truth_probe *e)
-{
-	struct truth_clock_now lo, hi;
-	int64_t l1, l2, r;
-	uint64_t a, b;
-
-	if (e->cfg.self_error)
-		return e->cfg.self_error;
-	/* true time at the reference reading is in [earliest(l1), latest(l2)] */
-	l1 = truth_probe_local_now(e);
-	r = e->clk.ref_now(e->clk.arg);
-	l2 = truth_probe_local_now(e);
-	truth_probe_now_at(e, l1, &lo);
-	truth_probe_now_at(e, l2, &hi);
-	if (lo.status == TRUTH_CLOCK_UNKNOWN)
-		return TRUTH_PROBE_NO_CLAIM;
-	a = r > lo.earliest ? truth_clockbound_absdiff(r, lo.earliest) : 0;
-	b = hi.latest > r ? truth_clockbound_absdiff(hi.latest, r) : 0;
-	a = a > b ? a : b;
-	return a + 1 < a ? TRUTH_PROBE_NO_CLAIM : a + 1;
-}
-
-/*
- * An anchor's own reference clock is one more source: true time at the
- * reference reading r is within self_error of r, and the local clock then
- * read between l1 and l2.
- */
-static void anchor_reference(struct truth_probe *e)
-{
-	struct truth_clock_interval iv;
-	uint64_t se = e->cfg.self_error, g;
-	int64_t l1, l2, r;
-
-	if (!se)
-		return;
-	l1 = truth_probe_local_now(e);
-	r = e->clk.ref_now(e->clk.arg);
-	l2 = truth_probe_local_now(e);
-	g = truth_clockbound_growth(truth_clockbound_absdiff(l2, l1),
-				    e->cfg.clock.max_drift_ppb);
-	iv.lo = truth_clockbound_sub_u(truth_clockbound_sub_u(r - l2, se), g);
-	iv.hi = truth_clockbound_add_u(truth_clockbound_add_u(r - l1, se), g);
-	truth_clock_set_reference(e->est, &iv, l1);
-}
-
 /* Reference sources need no exchange: select on a timer too. */
 static bool local_sources(const struct truth_probe *e)
 {
 	return e->cfg.self_error || e->ext;
 }
 
-static int update(struct truth_probe *e)
+int truth_probe_update(struct truth_probe *e)
 {
 	struct truth_clock_estimate est;
 	int64_t now;
 	int ret;
 
-	anchor_reference(e);
+	truth_probe_anchor_reference(e);
 	now = truth_probe_local_now(e);
 	/*
 	 * An anchor alone (a one-member group) or with a reference has
@@ -426,24 +300,6 @@ static uint8_t rx_time(struct truth_probe *e, const struct truth_wire_msg *m,
 	return TRUTH_WIRE_TSRC_USER;
 }
 
-/*
- * The claim for a reply whose T2 and T3 are @t2 and @t3 on our reference
- * clock.  A derived claim holds at the instant it is computed; the
- * reference's error may have drifted at ref_slew_ppb since either
- * timestamp.
- */
-static uint64_t reply_claim(struct truth_probe *e, int64_t t2, int64_t t3)
-{
-	uint64_t c = truth_probe_claim(e), g, d2, d3;
-	int64_t r = e->clk.ref_now(e->clk.arg);
-
-	if (e->cfg.self_error || c == TRUTH_PROBE_NO_CLAIM)
-		return c;
-	d2 = truth_clockbound_absdiff(r, t2);
-	d3 = truth_clockbound_absdiff(r, t3);
-	g = truth_clockbound_growth(d2 > d3 ? d2 : d3, e->clk.ref_slew_ppb);
-	return c + g < c || c + g == TRUTH_PROBE_NO_CLAIM ? TRUTH_PROBE_NO_CLAIM : c + g;
-}
 
 /* Server side: answer a PROBE. */
 static int answer(struct truth_probe *e, const struct truth_wire_msg *m,
@@ -464,12 +320,25 @@ static int answer(struct truth_probe *e, const struct truth_wire_msg *m,
 	o->msg.probe.echo_tx_src = m->probe.tx_src;
 	o->msg.probe.echo_rx = (uint64_t)t2;
 	o->msg.probe.echo_rx_src = src;
-	/* tx and the claim are read when the reply leaves the outbox */
+	/* tx, the claim and the stamping are decided when it leaves */
 	o->tx_cookie = REPLY_COOKIE | ++e->next_reply;
-	if (e->cfg.two_step)
-		o->msg.flags |= TRUTH_WIRE_F_TWO_STEP;
 	e->st.probes_answered++;
 	return 0;
+}
+
+/* The local clock at kernel stamp @stamp of probe @f's send. */
+static int64_t tx_local(struct truth_probe *e, const struct inflight *f,
+			int64_t stamp, uint32_t *err)
+{
+	if (f->have_pair)
+		return e->clk.pair_local(e->clk.arg, &f->pair, stamp, err);
+	return e->clk.stamp_local(e->clk.arg, stamp, err);
+}
+
+/* Whether a kernel TX stamp can be @f's: not older than the pair before it. */
+static bool tx_plausible(const struct inflight *f, int64_t stamp)
+{
+	return !f->have_pair || stamp >= f->pair.stamp;
 }
 
 static struct inflight *inflight_find(struct truth_probe *e, uint64_t id)
@@ -515,7 +384,7 @@ static void complete(struct truth_probe *e, struct inflight *f, bool followup)
 	s.result = truth_clock_add_sample(e->est, s.peer, &s.x);
 	if (s.result)
 		e->st.refused++;
-	s.update = update(e);
+	s.update = truth_probe_update(e);
 	if (e->cb)
 		e->cb(e->cb_arg, &s);
 }
@@ -526,6 +395,7 @@ static int take_reply(struct truth_probe *e, const struct truth_wire_msg *m,
 {
 	const struct truth_wire_probe_fields *pf = &m->probe;
 	struct inflight *f = inflight_find(e, pf->id);
+	bool kst;
 	uint32_t err;
 
 	if (!f || f->peer != m->sender) {
@@ -557,25 +427,44 @@ static int take_reply(struct truth_probe *e, const struct truth_wire_msg *m,
 	f->src[3] = rx_time(e, m, rx_stamp, rx_src, true, &f->t[3], &err);
 	f->err[3] = err;
 	/* a tc egress stamp of our own probe beats what we know of T1 */
-	if (e->cfg.tc_stamps && pf->echo_tx_src > f->src[0] &&
-	    pf->echo_tx_src > TRUTH_WIRE_TSRC_SOCKET &&
-	    pf->echo_tx_src < __TRUTH_WIRE_TSRC_MAX) {
-		f->t[0] = e->clk.stamp_local(e->clk.arg, (int64_t)pf->echo_tx,
-					     &f->err[0]);
+	kst = e->cfg.tc_stamps && pf->echo_tx_src > TRUTH_WIRE_TSRC_SOCKET &&
+	      pf->echo_tx_src < __TRUTH_WIRE_TSRC_MAX &&
+	      tx_plausible(f, (int64_t)pf->echo_tx);
+	if (kst && pf->echo_tx_src > f->src[0]) {
+		f->t[0] = tx_local(e, f, (int64_t)pf->echo_tx, &f->err[0]);
 		f->src[0] = pf->echo_tx_src;
+	}
+	if (f->kstamp) {
+		/* what our replies can expect of the same hook */
+		e->kstamp_works = kst;
+		if (!kst)
+			e->st.kstamp_unstamped++;
 	}
 	f->t[1] = (int64_t)pf->echo_rx;
 	f->src[1] = pf->echo_rx_src;
 	f->t[2] = (int64_t)pf->tx;
 	f->src[2] = pf->tx_src;
 	f->claim = m->index;
+	/* T3 written by the server's truth.ko: no follow-up can better it */
+	kst = m->flags & TRUTH_WIRE_F_KSTAMPED && pf->tx_src >= TRUTH_WIRE_TSRC_TC;
+	if (kst) {
+		uint64_t g = truth_clockbound_growth(
+			truth_clockbound_absdiff(f->t[2], f->t[1]),
+			TRUTH_PROBE_REALTIME_SLEW_PPB);
+
+		e->st.kstamp_replies++;
+		if (f->claim != TRUTH_PROBE_NO_CLAIM)
+			f->claim = f->claim + g < f->claim ||
+				   f->claim + g == TRUTH_PROBE_NO_CLAIM ?
+				   TRUTH_PROBE_NO_CLAIM : f->claim + g;
+	}
 	e->st.replies++;
 	if (f->claim == TRUTH_PROBE_NO_CLAIM || f->claim > e->cfg.max_claim) {
 		e->st.unclaimed++;
 		f->used = false;
 		return 0;
 	}
-	if (m->flags & TRUTH_WIRE_F_TWO_STEP && e->cfg.followup_wait) {
+	if (m->flags & TRUTH_WIRE_F_TWO_STEP && e->cfg.followup_wait && !kst) {
 		f->replied = true;
 		f->wait_until = truth_probe_local_now(e) + e->cfg.followup_wait;
 		return 0;
@@ -613,9 +502,9 @@ int truth_probe_on_tx_time(struct truth_probe *e, uint64_t cookie,
 		return -EINVAL;
 	if (!(cookie & REPLY_COOKIE)) {
 		f = inflight_find(e, cookie);
-		if (!f || tx_src <= f->src[0])
+		if (!f || tx_src <= f->src[0] || !tx_plausible(f, tx_stamp))
 			return -ENOENT;
-		t = e->clk.stamp_local(e->clk.arg, tx_stamp, &err);
+		t = tx_local(e, f, tx_stamp, &err);
 		f->t[0] = t;
 		f->err[0] = err;
 		f->src[0] = tx_src;
@@ -635,12 +524,13 @@ int truth_probe_on_tx_time(struct truth_probe *e, uint64_t cookie,
 		if (!o)
 			return -ENOBUFS;
 		o->msg = u->msg;
-		o->msg.flags &= (uint8_t)~TRUTH_WIRE_F_TWO_STEP;
+		/* the first reply's time: the kernel must not stamp a later one */
+		o->msg.flags &= (uint8_t)~(TRUTH_WIRE_F_TWO_STEP | TRUTH_WIRE_F_STAMP);
 		o->msg.probe.tx = (uint64_t)t;
 		o->msg.probe.tx_src = tx_src;
 		/* the precise T3 is later than the one the claim was made for */
 		if (!e->cfg.self_error && o->msg.index != TRUTH_PROBE_NO_CLAIM)
-			o->msg.index = reply_claim(e, (int64_t)o->msg.probe.echo_rx, t);
+			o->msg.index = truth_probe_reply_claim(e, (int64_t)o->msg.probe.echo_rx, t);
 		e->st.tx_stamps++;
 		return 0;
 	}
@@ -695,6 +585,15 @@ static bool make_probe(struct truth_probe *e, struct probe_peer *p,
 	o->msg.probe.tx_src = TRUTH_WIRE_TSRC_USER;
 	o->tx_cookie = f->id;
 	f->wire_tx = o->msg.probe.tx;
+	if (e->cfg.tc_kstamp) {
+		o->msg.flags |= TRUTH_WIRE_F_STAMP;
+		f->kstamp = true;
+		e->st.kstamp_asked++;
+	}
+	if (e->clk.pair_now) {
+		e->clk.pair_now(e->clk.arg, &f->pair);
+		f->have_pair = true;
+	}
 	/* before sendmsg: earlier than the real send, so safe as T1 */
 	f->t[0] = truth_probe_local_now(e);
 	f->src[0] = TRUTH_WIRE_TSRC_USER;
@@ -715,10 +614,22 @@ int truth_probe_next(struct truth_probe *e, struct truth_probe_out *out)
 		e->out_len--;
 		if (out->msg.type == TRUTH_WIRE_PROBE_REPLY &&
 		    out->msg.probe.tx_src == TRUTH_WIRE_TSRC_NONE) {
+			bool kst = e->cfg.tc_kstamp && e->clk.ref_is_stamp &&
+				   e->clk.ref_is_stamp(e->clk.arg);
+
+			if (kst) {
+				out->msg.flags |= TRUTH_WIRE_F_STAMP;
+				e->st.kstamp_asked++;
+			}
+			/* two-step unless the hook is known to write T3 */
+			if (e->cfg.two_step && !(kst && e->kstamp_works))
+				out->msg.flags |= TRUTH_WIRE_F_TWO_STEP;
+			else
+				out->tx_cookie = 0;
 			/* a first reply: T3 read now, before sendmsg */
 			out->msg.probe.tx = (uint64_t)e->clk.ref_now(e->clk.arg);
 			out->msg.probe.tx_src = TRUTH_WIRE_TSRC_USER;
-			out->msg.index = reply_claim(e, (int64_t)out->msg.probe.echo_rx,
+			out->msg.index = truth_probe_reply_claim(e, (int64_t)out->msg.probe.echo_rx,
 						     (int64_t)out->msg.probe.tx);
 			if (out->msg.flags & TRUTH_WIRE_F_TWO_STEP)
 				for (i = 0; i < TRUTH_PROBE_INFLIGHT; i++) {
@@ -739,7 +650,7 @@ int truth_probe_next(struct truth_probe *e, struct truth_probe_out *out)
 		return 1;
 	}
 	if (local_sources(e) && now >= e->next_update)
-		update(e);
+		truth_probe_update(e);
 	for (i = 0; i < TRUTH_PROBE_MAX_PEERS; i++) {
 		struct probe_peer *p = &e->peers[i];
 		int64_t jitter;

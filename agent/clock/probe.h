@@ -92,6 +92,13 @@
 #define TRUTH_PROBE_PREC_TC		100u	/* truth.ko's tc hooks */
 #define TRUTH_PROBE_PREC_HW		50u	/* NIC */
 
+/* The local clock and the kernel stamps' clock read together. */
+struct truth_probe_pair {
+	int64_t local;			/* local clock, middle of the bracket */
+	int64_t stamp;			/* kernel stamps' clock (REALTIME) */
+	uint32_t err;			/* |error| of local vs stamp, ns */
+};
+
 /*
  * A node's clocks.  Real ones: truth_probe_clock_real(); simulated ones
  * with a known offset and drift: truth_probe_clock_sim().
@@ -113,6 +120,24 @@ struct truth_probe_clock {
 	 * instant is widened by it over the span from T2 to T3.
 	 */
 	uint32_t ref_slew_ppb;
+	/*
+	 * Optional (NULL: stamp_local at the time of the conversion).  A
+	 * reading of the local clock and the kernel stamps' clock together,
+	 * taken just before a send, and the local clock at kernel stamp
+	 * @stamp converted through it: a transmit stamp lies microseconds
+	 * from that pair, while the reply that brings it back comes a round
+	 * trip later, and the conversion's error grows with the distance.
+	 */
+	void (*pair_now)(void *arg, struct truth_probe_pair *p);
+	int64_t (*pair_local)(void *arg, const struct truth_probe_pair *p,
+			      int64_t stamp, uint32_t *err);
+	/*
+	 * Optional (NULL: never).  Whether the reference clock now reads
+	 * what kernel stamps count (stamp_ref is the identity: no test
+	 * skew), so that a kernel stamp may stand on the wire for a
+	 * reference reading (truth.ko's egress stamp of T3, tc_kstamp).
+	 */
+	bool (*ref_is_stamp)(void *arg);
 };
 
 /* The real clocks: MONOTONIC_RAW local, REALTIME reference and stamps. */
@@ -202,6 +227,17 @@ struct truth_probe_config {
 	 * write it; it is ignored then.
 	 */
 	bool tc_stamps;
+	/*
+	 * Ask truth.ko's tc egress hook to write the transmit time into our
+	 * PROBEs and PROBE_REPLYs (TRUTH_WIRE_F_STAMP; it sets F_KSTAMPED):
+	 * T1 then comes back as the reply's echo_tx, T3 goes to the client
+	 * as tx.  Needs tc_stamps (the fast path attached).  Replies are
+	 * stamped only while the reference clock reads kernel time
+	 * unchanged (clk->ref_is_stamp: no test skew, which the kernel does
+	 * not know), and stay two-step until our own probes show that the
+	 * hook stamps, so a hook that does not leaves the socket's T3.
+	 */
+	bool tc_kstamp;
 	uint64_t self_error;		/* >0: anchor, our reference is this good */
 	uint64_t max_claim;		/* peers claiming more are not used */
 	uint32_t prec[__TRUTH_WIRE_TSRC_MAX];	/* precision by source, ns */
@@ -238,6 +274,9 @@ struct truth_probe_stats {
 	uint64_t outbox_full;		/* datagrams dropped: outbox full */
 	/* samples by the source of each timestamp: [T1..T4][enum truth_wire_tsrc] */
 	uint64_t src[4][__TRUTH_WIRE_TSRC_MAX];
+	uint64_t kstamp_asked;		/* datagrams sent with F_STAMP */
+	uint64_t kstamp_unstamped;	/* our F_STAMP probes the hook did not stamp */
+	uint64_t kstamp_replies;	/* replies whose T3 truth.ko wrote */
 };
 
 /* A datagram to send. */

@@ -66,12 +66,53 @@ static int64_t real_stamp_ref(void *arg, int64_t stamp)
 	return stamp;
 }
 
+/* RAW and REALTIME read together: RAW on both sides of the REALTIME read. */
+static void real_pair_now(void *arg, struct truth_probe_pair *p)
+{
+	int64_t raw1 = read_ns(CLOCK_MONOTONIC_RAW);
+	int64_t real = read_ns(CLOCK_REALTIME);
+	int64_t raw2 = read_ns(CLOCK_MONOTONIC_RAW);
+	uint64_t e = (uint64_t)(raw2 - raw1 + 1) / 2;
+
+	p->local = raw1 + (raw2 - raw1) / 2;
+	p->stamp = real;
+	p->err = e > UINT32_MAX ? UINT32_MAX : (uint32_t)e;
+}
+
+/* As realtime_to_raw(), against an earlier pair instead of a new one. */
+static int64_t pair_to_raw(const struct truth_probe_pair *p, int64_t stamp,
+			   uint32_t slew, uint32_t *err)
+{
+	uint64_t e = (uint64_t)p->err +
+		     truth_clockbound_growth(truth_clockbound_absdiff(stamp, p->stamp),
+					     slew);
+
+	*err = e > UINT32_MAX ? UINT32_MAX : (uint32_t)e;
+	return p->local + (stamp - p->stamp);
+}
+
+static int64_t real_pair_local(void *arg, const struct truth_probe_pair *p,
+			       int64_t stamp, uint32_t *err)
+{
+	uint32_t slew = arg ? *(uint32_t *)arg : TRUTH_PROBE_REALTIME_SLEW_PPB;
+
+	return pair_to_raw(p, stamp, slew, err);
+}
+
+static bool real_ref_is_stamp(void *arg)
+{
+	return true;
+}
+
 void truth_probe_clock_real(struct truth_probe_clock *clk, uint32_t *slew_ppb)
 {
 	clk->local_now = real_local_now;
 	clk->ref_now = real_ref_now;
 	clk->stamp_local = real_stamp_local;
 	clk->stamp_ref = real_stamp_ref;
+	clk->pair_now = real_pair_now;
+	clk->pair_local = real_pair_local;
+	clk->ref_is_stamp = real_ref_is_stamp;
 	clk->arg = slew_ppb;
 	clk->local_clock_id = CLOCK_MONOTONIC_RAW;
 	clk->ref_slew_ppb = slew_ppb ? *slew_ppb : TRUTH_PROBE_REALTIME_SLEW_PPB;
@@ -159,6 +200,22 @@ static int64_t skew_stamp_ref(void *arg, int64_t stamp)
 	return truth_probe_skew_apply(arg, truth_probe_skew_base_stamp(arg, stamp));
 }
 
+static int64_t skew_pair_local(void *arg, const struct truth_probe_pair *p,
+			       int64_t stamp, uint32_t *err)
+{
+	const struct truth_probe_skew *s = arg;
+
+	return pair_to_raw(p, stamp, s->slew_ppb, err);
+}
+
+/* No skew at all: what the kernel stamps is what this node's reference reads. */
+static bool skew_ref_is_stamp(void *arg)
+{
+	const struct truth_probe_skew *s = arg;
+
+	return !s->offset && !s->drift_ppm && !s->carried && !s->raw_base;
+}
+
 void truth_probe_clock_skewed(struct truth_probe_clock *clk,
 			      struct truth_probe_skew *s, uint32_t max_drift_ppm)
 {
@@ -166,6 +223,9 @@ void truth_probe_clock_skewed(struct truth_probe_clock *clk,
 	clk->ref_now = skew_ref_now;
 	clk->stamp_local = skew_stamp_local;
 	clk->stamp_ref = skew_stamp_ref;
+	clk->pair_now = real_pair_now;
+	clk->pair_local = skew_pair_local;
+	clk->ref_is_stamp = skew_ref_is_stamp;
 	clk->arg = s;
 	clk->local_clock_id = CLOCK_MONOTONIC_RAW;
 	/* REALTIME's own slew plus the largest drift the skew may be given */
@@ -208,6 +268,29 @@ static int64_t sim_stamp_ref(void *arg, int64_t stamp)
 	return stamp + sim->ref_bias;
 }
 
+static void sim_pair_now(void *arg, struct truth_probe_pair *p)
+{
+	int64_t t = read_ns(CLOCK_REALTIME);
+
+	p->local = truth_probe_simclock_local(arg, t);
+	p->stamp = t;
+	p->err = 0;
+}
+
+/* The simulated conversion is exact: the pair is not needed. */
+static int64_t sim_pair_local(void *arg, const struct truth_probe_pair *p,
+			      int64_t stamp, uint32_t *err)
+{
+	return sim_stamp_local(arg, stamp, err);
+}
+
+static bool sim_ref_is_stamp(void *arg)
+{
+	const struct truth_probe_simclock *sim = arg;
+
+	return !sim->ref_bias;
+}
+
 void truth_probe_clock_sim(struct truth_probe_clock *clk,
 			   struct truth_probe_simclock *sim)
 {
@@ -215,6 +298,9 @@ void truth_probe_clock_sim(struct truth_probe_clock *clk,
 	clk->ref_now = sim_ref_now;
 	clk->stamp_local = sim_stamp_local;
 	clk->stamp_ref = sim_stamp_ref;
+	clk->pair_now = sim_pair_now;
+	clk->pair_local = sim_pair_local;
+	clk->ref_is_stamp = sim_ref_is_stamp;
 	clk->arg = sim;
 	/* no real clock reads this timescale: readers must not trust the page */
 	clk->local_clock_id = -1;

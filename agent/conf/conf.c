@@ -41,6 +41,7 @@ void truth_conf_defaults(struct truth_conf *c)
 	c->max_clients = 1024;
 	c->client_output_limit = 64ull << 20;
 	c->max_value_bytes = TRUTH_CONF_MAX_VALUE_DEFAULT;
+	c->clock_poll_ms = 500;
 }
 
 int truth_conf_parse_addr(const char *s, struct truth_conf_addr *a,
@@ -348,6 +349,10 @@ int truth_conf_set(struct truth_conf *c, const char *where, const char *key,
 		if (parse_u64(value, TRUTH_CONF_MAX_VALUE_MIN, TRUTH_CONF_MAX_VALUE_MAX, &v))
 			return bad(err, ctx, where, key, "must be an integer 1024..8388608");
 		c->max_value_bytes = (uint32_t)v;
+	} else if (!strcmp(key, "clock_poll_ms")) {
+		if (parse_u64(value, 10, 60000, &v))
+			return bad(err, ctx, where, key, "must be an integer 10..60000");
+		c->clock_poll_ms = (uint32_t)v;
 	} else {
 		return bad(err, ctx, where, key, "unknown key");
 	}

@@ -81,6 +81,7 @@ struct truth_conf {
 	bool hlc_kernel;		/* merge the HLC with truth.ko's (default on) */
 	unsigned int given;		/* required keys seen (REQ_* in conf.c) */
 	uint32_t max_value_bytes;	/* longest argument of a write (a value) */
+	uint32_t clock_poll_ms;		/* ms between probes to a peer */
 };
 
 /* Called once per bad value; where is "FILE:LINE" or "--set". */

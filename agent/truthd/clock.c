@@ -68,6 +68,35 @@ int64_t truthd_stamp_ns(struct truthd *d, int64_t stamp)
 	return truth_probe_skew_apply(s, truth_probe_skew_base_stamp(s, stamp));
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The vector-clock slots of a datagram truth.ko is asked to stamp: the
+ * module writes the group's clock into them (cutting the unused ones) and
+ * leaves the datagram alone when its clock has more entries than slots,
+ * so reserve one per member.  The placeholders travel only if the module
+ * does not stamp: our own entry, and 1 for the others (every member's
+ * first event), in node order as the wire wants.
+ */
+static void clock_vc_slots(struct truthd *d, struct truth_wire_msg *w)
+{
+	uint32_t ids[TRUTH_CONF_MAX_PEERS], i, n = 0;
+
+	for (i = 0; i < d->conf.n_peers && n < TRUTH_WIRE_VCLOCK_MAX; i++)
+		ids[n++] = d->conf.peers[i].id;
+	qsort(ids, n, sizeof(ids[0]), cmp_u32);
+	for (i = 0; i < n; i++) {
+		w->vc[i].node = ids[i];
+		w->vc[i].counter = ids[i] == d->tp.self ? d->tp.lamport : 1;
+	}
+	w->vc_count = (uint8_t)n;
+}
+
 static void clock_send(struct truthd *d, struct truth_probe_out *o)
 {
 	struct truth_tp *t = &d->tp;
@@ -84,6 +113,8 @@ static void clock_send(struct truthd *d, struct truth_probe_out *o)
 	w->vc_count = 1;
 	w->vc[0].node = t->self;
 	w->vc[0].counter = t->lamport;
+	if (w->flags & TRUTH_WIRE_F_STAMP)
+		clock_vc_slots(d, w);
 	n = truth_wire_encode(t->txbuf, TRUTH_WIRE_DGRAM_MAX, w, t->key);
 	if (n < 0 ||
 	    truth_tsock_send(&d->clk.sock, t->txbuf, (size_t)n,
@@ -140,6 +171,39 @@ static void clock_on_probe(void *ctx, const struct truth_wire_msg *m,
 	clock_flush(d);
 }
 
+#define TRUTHD_TEST_EPS	(1u << 17)	/* epsilons kept for INFO's percentiles */
+
+/*
+ * Test hooks, the documented formula (clock.md "The formula the tests hold
+ * epsilon to"): after an update, the estimate is never wider than any
+ * truechimer's interval.
+ */
+static void clock_check_formula(struct truthd *d)
+{
+	struct truth_clock *c = truth_probe_estimator(d->clk.engine);
+	struct truth_clock_peer_info pi;
+	struct truth_clock_estimate est;
+	uint64_t w;
+	uint32_t i;
+
+	truth_clock_get_estimate(c, &est);
+	w = (uint64_t)est.offset.hi - (uint64_t)est.offset.lo;
+	for (i = 0; i < d->conf.n_peers; i++) {
+		if (d->conf.peers[i].id == d->conf.node_id ||
+		    truth_clock_peer_info(c, d->conf.peers[i].id, &pi) ||
+		    pi.state != TRUTH_CLOCK_PEER_TRUECHIMER)
+			continue;
+		d->clk.formula_checked++;
+		if (w > (uint64_t)pi.interval.hi - (uint64_t)pi.interval.lo) {
+			d->clk.formula_bad++;
+			log_warn("clock: TEST formula: estimate width %llu ns over peer %u's %llu ns",
+				 (unsigned long long)w, pi.id,
+				 (unsigned long long)((uint64_t)pi.interval.hi -
+						      (uint64_t)pi.interval.lo));
+		}
+	}
+}
+
 /*
  * Test hooks: after every sample, check that the host's CLOCK_REALTIME
  * (true time in a test whose nodes share the host clock; the test skew is
@@ -167,6 +231,36 @@ static void clock_check_sample(void *arg, const struct truth_probe_sample *s)
 	else
 		log_warn("clock: TEST check: CLOCK_REALTIME %lld outside [%lld, %lld]",
 			 (long long)r, (long long)a.earliest, (long long)b.latest);
+	if (!d->clk.test_eps)
+		d->clk.test_eps = calloc(TRUTHD_TEST_EPS, sizeof(*d->clk.test_eps));
+	if (d->clk.test_eps && d->clk.test_eps_n < TRUTHD_TEST_EPS)
+		d->clk.test_eps[d->clk.test_eps_n++] =
+			b.epsilon > UINT32_MAX ? UINT32_MAX : (uint32_t)b.epsilon;
+	if (!s->update)
+		clock_check_formula(d);
+}
+
+static int cmp_eps(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* INFO with test hooks: epsilon after the checked samples, p50/p99/max. */
+static void clock_info_eps(struct truthd *d, struct truth_resp_out *o)
+{
+	uint32_t n = d->clk.test_eps_n, *v;
+
+	if (!n || !(v = malloc(n * sizeof(*v))))
+		return;
+	memcpy(v, d->clk.test_eps, n * sizeof(*v));
+	qsort(v, n, sizeof(*v), cmp_eps);
+	truth_resp_out_printf(o,
+		"clock_test_eps_count:%u\r\nclock_test_eps_p50_ns:%u\r\n"
+		"clock_test_eps_p99_ns:%u\r\nclock_test_eps_max_ns:%u\r\n",
+		n, v[(n - 1) / 2], v[(uint64_t)(n - 1) * 99 / 100], v[n - 1]);
+	free(v);
 }
 
 static void clock_timer(struct truth_ev *ev, uint32_t events)
@@ -201,6 +295,12 @@ int clock_open(struct truthd *d)
 	 * believed (anyone on the path could write it: it is not MACed)
 	 */
 	cfg.tc_stamps = d->fp != NULL;
+	/*
+	 * ...and its egress hook writes our probes' transmit times
+	 * (F_STAMP): T1 and T3 from tc too, the socket's when it did not
+	 */
+	cfg.tc_kstamp = cfg.tc_stamps;
+	cfg.poll = (int64_t)d->conf.clock_poll_ms * 1000000;
 	skew = clock_skew(d);
 	/* with test_hooks the drift may change at run time up to the limit */
 	max_drift = d->conf.test_hooks ? TRUTH_PROBE_SKEW_MAX_DRIFT_PPM :
@@ -250,7 +350,7 @@ int clock_open(struct truthd *d)
 		truth_probe_set_sample_cb(d->clk.engine, clock_check_sample, d);
 	log_info("clock: page %s, %s timestamps%s, %s", d->conf.clock_page,
 		 d->clk.sock.rx_stamps ? "kernel" : "user",
-		 cfg.tc_stamps ? " (tc receive times from the fast path)" : "",
+		 cfg.tc_stamps ? " (tc send and receive times from the fast path)" : "",
 		 cfg.self_error ? "anchor" : "deriving from peers");
 	clock_flush(d);
 	return 0;
@@ -271,6 +371,9 @@ void clock_close(struct truthd *d)
 	if (d->clk.timerfd >= 0)
 		close(d->clk.timerfd);
 	d->clk.timerfd = -1;
+	free(d->clk.test_eps);
+	d->clk.test_eps = NULL;
+	d->clk.test_eps_n = 0;
 	/* the socket is the transport's: not closed here */
 }
 
@@ -419,6 +522,21 @@ void clock_info(struct truthd *d, struct truth_resp_out *o)
 		(unsigned long long)ps.src[0][TRUTH_WIRE_TSRC_TC],
 		(unsigned long long)ps.src[0][TRUTH_WIRE_TSRC_SOCKET],
 		(unsigned long long)ps.src[0][TRUTH_WIRE_TSRC_USER]);
+	/* the peer's side of the same samples (T2, T3), and our stamp requests */
+	truth_resp_out_printf(o,
+		"clock_peer_rx_src_tc:%llu\r\nclock_peer_rx_src_so:%llu\r\nclock_peer_rx_src_user:%llu\r\n"
+		"clock_peer_tx_src_tc:%llu\r\nclock_peer_tx_src_so:%llu\r\nclock_peer_tx_src_user:%llu\r\n"
+		"clock_kstamp:%s\r\nclock_kstamp_asked:%llu\r\nclock_kstamp_unstamped:%llu\r\n"
+		"clock_kstamp_replies:%llu\r\nclock_poll_ms:%u\r\n",
+		(unsigned long long)ps.src[1][TRUTH_WIRE_TSRC_TC],
+		(unsigned long long)ps.src[1][TRUTH_WIRE_TSRC_SOCKET],
+		(unsigned long long)ps.src[1][TRUTH_WIRE_TSRC_USER],
+		(unsigned long long)ps.src[2][TRUTH_WIRE_TSRC_TC],
+		(unsigned long long)ps.src[2][TRUTH_WIRE_TSRC_SOCKET],
+		(unsigned long long)ps.src[2][TRUTH_WIRE_TSRC_USER],
+		d->fp ? "on" : "off", (unsigned long long)ps.kstamp_asked,
+		(unsigned long long)ps.kstamp_unstamped,
+		(unsigned long long)ps.kstamp_replies, d->conf.clock_poll_ms);
 	truth_resp_out_printf(o, "clock_discipline:%s\r\n",
 			      clock_discipline_state_name(d->clk.disc.state));
 	if (d->clk.disc.state != DISC_OFF)
@@ -428,10 +546,15 @@ void clock_info(struct truthd *d, struct truth_resp_out *o)
 			(long long)d->clk.disc.offset,
 			(unsigned long long)d->clk.disc.adjustments, d->clk.disc.why);
 	clock_discipline_info(d, o);
-	if (d->conf.test_hooks)
-		truth_resp_out_printf(o, "clock_test_checked:%llu\r\nclock_test_contained:%llu\r\n",
+	if (d->conf.test_hooks) {
+		truth_resp_out_printf(o, "clock_test_checked:%llu\r\nclock_test_contained:%llu\r\n"
+				      "clock_test_formula_checked:%llu\r\nclock_test_formula_bad:%llu\r\n",
 				      (unsigned long long)d->clk.checked,
-				      (unsigned long long)d->clk.contained);
+				      (unsigned long long)d->clk.contained,
+				      (unsigned long long)d->clk.formula_checked,
+				      (unsigned long long)d->clk.formula_bad);
+		clock_info_eps(d, o);
+	}
 	if (d->conf.clock_reference_chrony) {
 		static const char *const sel[] = { "unused", "truechimer", "falseticker" };
 		uint32_t rs = truth_clock_ref_state(c, TRUTH_CLOCK_REF_EXTERNAL);

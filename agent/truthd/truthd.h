@@ -218,6 +218,10 @@ struct truthd {
 		struct truth_clockbound_page *page;
 		int timerfd;			/* one-shot, at the engine's deadline */
 		struct truth_ev ev;
+		/* test hooks: epsilon after each checked sample, the formula */
+		uint32_t *test_eps;		/* ns, the first TRUTHD_TEST_EPS */
+		uint32_t test_eps_n;
+		uint64_t formula_checked, formula_bad;
 	} clk;
 
 	struct truthd_hlc hlc;		/* hlc.c */

@@ -318,6 +318,206 @@ TEST_F(proto, derived_claim_widened)
 	EXPECT_EQ(c + truth_clockbound_growth(1000000, 100000000), ar.msg.index);
 }
 
+/* Hand clocks' pair: local and stamp clocks together, exact. */
+static void h_pair_now(void *a, struct truth_probe_pair *p)
+{
+	struct hand *h = a;
+
+	p->local = h->local;
+	p->stamp = h->local - h->stamp_to_local;
+	p->err = 7;
+}
+
+static int64_t h_pair_local(void *a, const struct truth_probe_pair *p,
+			    int64_t stamp, uint32_t *err)
+{
+	*err = p->err;
+	return p->local + (stamp - p->stamp);
+}
+
+static bool h_ref_is_stamp(void *a)
+{
+	return !((struct hand *)a)->stamp_to_ref;
+}
+
+/* What truth.ko's egress hook does to a datagram with F_STAMP; false without. */
+static bool kernel_stamp(struct truth_wire_msg *m, int64_t now)
+{
+	if (!(m->flags & TRUTH_WIRE_F_STAMP))
+		return false;
+	m->flags |= TRUTH_WIRE_F_KSTAMPED;
+	m->probe.tx = (uint64_t)now;
+	m->probe.tx_src = TRUTH_WIRE_TSRC_TC;
+	return true;
+}
+
+/*
+ * tc_kstamp: probes and replies ask the egress hook for their transmit
+ * time; T1 is the echoed kernel stamp through the pair read before the
+ * send, T3 the server's kernel stamp with the claim widened over T3 - T2;
+ * a probe the hook did not stamp falls back to the socket's TX time; a
+ * skewed server does not ask; a follow-up never asks.
+ */
+TEST(kstamp)
+{
+	struct hand ha = { 1000000000000000000LL - 5000000000LL,
+			   1000000000000000000LL, -5000000000LL, 0 };
+	struct hand hb = { 42, 1000000000000000000LL, 42 - 1000000000000000000LL, 0 };
+	struct truth_probe_out probe, reply, fu;
+	struct truth_probe_clock ca, cb;
+	struct truth_probe_config cfg;
+	struct truth_probe_stats st;
+	struct truth_probe *a, *b;
+	struct got ga = { 0 };
+	int64_t t1k, t3k, t2, g;
+	char err[128];
+	int i;
+
+	make_clock(&ca, &ha);
+	make_clock(&cb, &hb);
+	ca.pair_now = cb.pair_now = h_pair_now;
+	ca.pair_local = cb.pair_local = h_pair_local;
+	ca.ref_is_stamp = cb.ref_is_stamp = h_ref_is_stamp;
+	truth_probe_config_default(&cfg);
+	cfg.group = 5;
+	cfg.poll = 1000000000;
+	cfg.self = 1;
+	cfg.two_step = true;
+	cfg.tc_kstamp = true;
+	a = truth_probe_new(&cfg, &ca, err, sizeof(err));
+	ASSERT_EQ(NULL, a);
+	EXPECT_STREQ("tc_kstamp: needs tc_stamps (the fast path's hooks)", err);
+	cfg.tc_stamps = true;
+	a = truth_probe_new(&cfg, &ca, err, sizeof(err));
+	ASSERT_NE(NULL, a);
+	cfg.self = 2;
+	cfg.self_error = 10000;
+	b = truth_probe_new(&cfg, &cb, err, sizeof(err));
+	ASSERT_NE(NULL, b);
+	ASSERT_EQ(0, truth_probe_peer_add(a, 2));
+	ASSERT_EQ(0, truth_probe_peer_add(b, 1));
+	truth_probe_set_sample_cb(a, on_sample, &ga);
+
+	for (i = 0; i < 3; i++) {
+		/* past the next poll, jitter included */
+		ha.local += 1100000000; ha.ref += 1100000000;
+		hb.local += 1100000000; hb.ref += 1100000000;
+		ASSERT_EQ(1, truth_probe_next(a, &probe));
+		ASSERT_TRUE(probe.msg.flags & TRUTH_WIRE_F_STAMP);
+		/* a's hook stamps 3 us after the pair (REALTIME = true here) */
+		t1k = ha.ref + 3000;
+		if (i != 1)
+			ASSERT_TRUE(kernel_stamp(&probe.msg, t1k));
+		/* the socket's TX time, later than the hook's */
+		ASSERT_EQ(0, truth_probe_on_tx_time(a, probe.tx_cookie, t1k + 2000,
+						    TRUTH_WIRE_TSRC_SOCKET));
+		ha.local += 100000; ha.ref += 100000;
+		hb.local += 100000; hb.ref += 100000;
+		t2 = hb.ref - 1000;
+		ASSERT_EQ(0, truth_probe_on_datagram(b, &probe.msg, t2,
+						     TRUTH_WIRE_TSRC_TC));
+		ha.local += 50000; ha.ref += 50000;
+		hb.local += 50000; hb.ref += 50000;
+		if (i == 2)
+			hb.stamp_to_ref = 3000;	/* b skewed: its T3 is not kernel time */
+		ASSERT_EQ(1, truth_probe_next(b, &reply));
+		ASSERT_EQ(TRUTH_WIRE_PROBE_REPLY, reply.msg.type);
+		if (i == 2) {
+			EXPECT_FALSE(reply.msg.flags & TRUTH_WIRE_F_STAMP);
+			EXPECT_TRUE(reply.msg.flags & TRUTH_WIRE_F_TWO_STEP);
+			break;
+		}
+		ASSERT_TRUE(reply.msg.flags & TRUTH_WIRE_F_STAMP);
+		/* b has not seen its own probes stamped: still two-step */
+		EXPECT_TRUE(reply.msg.flags & TRUTH_WIRE_F_TWO_STEP);
+		t3k = hb.ref + 4000;
+		ASSERT_TRUE(kernel_stamp(&reply.msg, t3k));
+		/* b's follow-up of a stamped reply must not be stamped again */
+		ASSERT_EQ(0, truth_probe_on_tx_time(b, reply.tx_cookie, t3k + 1000,
+						    TRUTH_WIRE_TSRC_SOCKET));
+		ASSERT_EQ(1, truth_probe_next(b, &fu));
+		EXPECT_FALSE(fu.msg.flags & (TRUTH_WIRE_F_STAMP | TRUTH_WIRE_F_TWO_STEP));
+		ha.local += 80000; ha.ref += 80000;
+		hb.local += 80000; hb.ref += 80000;
+		ASSERT_EQ(0, truth_probe_on_datagram(a, &reply.msg, ha.ref - 500,
+						     TRUTH_WIRE_TSRC_TC));
+		/* complete at once: no follow-up can better a kernel T3 */
+		ASSERT_EQ((unsigned int)i + 1, ga.n);
+		EXPECT_EQ(TRUTH_WIRE_TSRC_TC, ga.s.src[1]);
+		EXPECT_EQ(TRUTH_WIRE_TSRC_TC, ga.s.src[2]);
+		EXPECT_EQ(TRUTH_WIRE_TSRC_TC, ga.s.src[3]);
+		EXPECT_EQ(t3k, ga.s.x.t3);
+		g = (int64_t)truth_clockbound_growth(t3k - t2, TRUTH_PROBE_REALTIME_SLEW_PPB);
+		EXPECT_EQ(10000 + g, (int64_t)ga.s.x.peer_error);
+		EXPECT_EQ(0, ga.s.result);
+		if (i == 0) {
+			/* the echoed hook stamp, through the pair: exact here */
+			EXPECT_EQ(TRUTH_WIRE_TSRC_TC, ga.s.src[0]);
+			EXPECT_EQ(t1k - 5000000000LL, ga.s.x.t1);
+		} else {
+			/* not stamped: the socket's time */
+			EXPECT_EQ(TRUTH_WIRE_TSRC_SOCKET, ga.s.src[0]);
+			EXPECT_EQ(t1k + 2000 - 5000000000LL, ga.s.x.t1);
+		}
+	}
+	truth_probe_get_stats(a, &st);
+	EXPECT_EQ(1, st.kstamp_unstamped);
+	EXPECT_EQ(2, st.kstamp_replies);
+	EXPECT_EQ(3, st.kstamp_asked);
+	truth_probe_free(a);
+	truth_probe_free(b);
+}
+
+/* A server that saw its own probes stamped drops two-step. */
+TEST(kstamp_known_drops_two_step)
+{
+	struct hand ha = { 1000, 1000000000000000000LL, 1000 - 1000000000000000000LL, 0 };
+	struct hand hb = { 2000, 1000000000000000000LL, 2000 - 1000000000000000000LL, 0 };
+	struct truth_probe_out pa, pb, ra, rb;
+	struct truth_probe_clock ca, cb;
+	struct truth_probe_config cfg;
+	struct truth_probe *a, *b;
+	char err[128];
+
+	make_clock(&ca, &ha);
+	make_clock(&cb, &hb);
+	ca.pair_now = cb.pair_now = h_pair_now;
+	ca.pair_local = cb.pair_local = h_pair_local;
+	ca.ref_is_stamp = cb.ref_is_stamp = h_ref_is_stamp;
+	truth_probe_config_default(&cfg);
+	cfg.group = 5;
+	cfg.poll = 1000000000;
+	cfg.two_step = cfg.tc_stamps = cfg.tc_kstamp = true;
+	cfg.self_error = 10000;
+	cfg.self = 1;
+	a = truth_probe_new(&cfg, &ca, err, sizeof(err));
+	cfg.self = 2;
+	b = truth_probe_new(&cfg, &cb, err, sizeof(err));
+	ASSERT_NE(NULL, a);
+	ASSERT_NE(NULL, b);
+	ASSERT_EQ(0, truth_probe_peer_add(a, 2));
+	ASSERT_EQ(0, truth_probe_peer_add(b, 1));
+	ha.local += 1000000000; ha.ref += 1000000000;
+	hb.local += 1000000000; hb.ref += 1000000000;
+	/* b probes a; a answers; both stamped by the hooks */
+	ASSERT_EQ(1, truth_probe_next(b, &pb));
+	ASSERT_TRUE(kernel_stamp(&pb.msg, hb.ref + 10));
+	ASSERT_EQ(0, truth_probe_on_datagram(a, &pb.msg, ha.ref + 20, TRUTH_WIRE_TSRC_TC));
+	ASSERT_EQ(1, truth_probe_next(a, &ra));
+	ASSERT_TRUE(kernel_stamp(&ra.msg, ha.ref + 30));
+	ASSERT_EQ(0, truth_probe_on_datagram(b, &ra.msg, hb.ref + 40, TRUTH_WIRE_TSRC_TC));
+	/* now a's probe to b: b knows its hook stamps */
+	ASSERT_EQ(1, truth_probe_next(a, &pa));
+	ASSERT_TRUE(kernel_stamp(&pa.msg, ha.ref + 50));
+	ASSERT_EQ(0, truth_probe_on_datagram(b, &pa.msg, hb.ref + 60, TRUTH_WIRE_TSRC_TC));
+	ASSERT_EQ(1, truth_probe_next(b, &rb));
+	EXPECT_TRUE(rb.msg.flags & TRUTH_WIRE_F_STAMP);
+	EXPECT_FALSE(rb.msg.flags & TRUTH_WIRE_F_TWO_STEP);
+	EXPECT_EQ(0, rb.tx_cookie);
+	truth_probe_free(a);
+	truth_probe_free(b);
+}
+
 /* A non-anchor claims nothing until its own estimate exists. */
 TEST_F(proto, claims)
 {

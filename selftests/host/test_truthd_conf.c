@@ -199,6 +199,9 @@ static const struct {
 	{ 16, "clock_page = relative/page", "clock_page" },
 	{ 16, "clock_anchor_ns = 1000000001", "clock_anchor_ns" },
 	{ 16, "clock_anchor_ns = -5", "clock_anchor_ns" },
+	{ 16, "clock_poll_ms = 9", "clock_poll_ms" },
+	{ 16, "clock_poll_ms = 60001", "clock_poll_ms" },
+	{ 16, "clock_poll_ms = fast", "clock_poll_ms" },
 };
 
 TEST_F(conf, every_bad_value_named)
@@ -227,6 +230,8 @@ TEST_F(conf, bad_value_changes_nothing)
 {
 	ASSERT_EQ(1, load_with(_metadata, self, 14, "election_timeout_ms = 5"));
 	EXPECT_EQ(300, self->c.election_timeout_ms);	/* the default stays */
+	ASSERT_EQ(1, load_with(_metadata, self, 16, "clock_poll_ms = 5"));
+	EXPECT_EQ(500, self->c.clock_poll_ms);
 }
 
 TEST_F(conf, several_errors_all_reported)

@@ -43,6 +43,14 @@ struct clock_peer {
 	uint64_t outliers;		/* delay outliers when added */
 	uint64_t invalid;		/* impossible exchanges refused */
 	uint64_t resets;		/* flushes on contradiction */
+	/*
+	 * Edges kept beyond the ring: of the samples that left it, the one
+	 * whose aged interval has the highest lo ([0]) and the lowest hi
+	 * ([1]).  Every sample's aged interval holds true - local, so these
+	 * join the intersection as validly as the ring's own.
+	 */
+	struct truth_clock_sample edge[2];
+	bool has_edge[2];
 };
 
 /* A reference source (an anchor's own clock, the local chrony). */
@@ -172,6 +180,36 @@ static bool is_outlier(const struct truth_clock_config *cfg, int64_t delay,
 	return delay > cut;
 }
 
+/*
+ * Sample @x leaves the ring at local time @at: keep it if its aged
+ * interval gives a tighter lo or hi than the edge kept so far.  Two
+ * aged intervals widen at the same rate, so the one tighter now stays
+ * tighter (to the nanosecond of the growth's rounding): keeping one
+ * sample per edge keeps, within that nanosecond, the tightest edge over
+ * the peer's whole history since the last reset.
+ */
+static void keep_edges(const struct truth_clock *c, struct clock_peer *p,
+		       const struct truth_clock_sample *x, int64_t at)
+{
+	struct truth_clock_interval iv, k;
+
+	truth_clock_sample_interval(x, at, c->cfg.max_drift_ppb, &iv);
+	if (p->has_edge[0])
+		truth_clock_sample_interval(&p->edge[0], at,
+					    c->cfg.max_drift_ppb, &k);
+	if (!p->has_edge[0] || iv.lo > k.lo) {
+		p->edge[0] = *x;
+		p->has_edge[0] = true;
+	}
+	if (p->has_edge[1])
+		truth_clock_sample_interval(&p->edge[1], at,
+					    c->cfg.max_drift_ppb, &k);
+	if (!p->has_edge[1] || iv.hi < k.hi) {
+		p->edge[1] = *x;
+		p->has_edge[1] = true;
+	}
+}
+
 int truth_clock_add_sample(struct truth_clock *c, uint32_t id,
 			   const struct truth_clock_exchange *x)
 {
@@ -188,6 +226,12 @@ int truth_clock_add_sample(struct truth_clock *c, uint32_t id,
 		p->invalid++;
 		return ret;
 	}
+	/* kept edges as old as max_sample_age are dropped, as samples are */
+	for (i = 0; i < 2; i++)
+		if (p->has_edge[i] &&
+		    truth_clockbound_absdiff(s.as_of, p->edge[i].as_of) >
+		    (uint64_t)c->cfg.max_sample_age)
+			p->has_edge[i] = false;
 	/* does the new sample contradict the window? */
 	truth_clock_sample_interval(&s, s.as_of, c->cfg.max_drift_ppb, &acc);
 	for (i = 0; i < p->n; i++) {
@@ -198,11 +242,26 @@ int truth_clock_add_sample(struct truth_clock *c, uint32_t id,
 		if (iv.hi < acc.hi)
 			acc.hi = iv.hi;
 	}
+	for (i = 0; i < 2; i++) {
+		if (!p->has_edge[i])
+			continue;
+		truth_clock_sample_interval(&p->edge[i], s.as_of,
+					    c->cfg.max_drift_ppb, &iv);
+		if (iv.lo > acc.lo)
+			acc.lo = iv.lo;
+		if (iv.hi < acc.hi)
+			acc.hi = iv.hi;
+	}
 	if (acc.lo > acc.hi) {
 		p->resets++;
 		p->n = 0;
 		p->next = 0;
+		p->has_edge[0] = p->has_edge[1] = false;
 	}
+	/* a delay outlier leaving the ring stays left out */
+	if (p->n == TRUTH_CLOCK_FILTER_LEN &&
+	    !is_outlier(&c->cfg, p->s[p->next].delay, window_min_delay(p)))
+		keep_edges(c, p, &p->s[p->next], s.as_of);
 	p->s[p->next] = s;
 	p->next = (p->next + 1) % TRUTH_CLOCK_FILTER_LEN;
 	if (p->n < TRUTH_CLOCK_FILTER_LEN)
@@ -250,6 +309,19 @@ static bool peer_eval(const struct truth_clock *c, struct clock_peer *p,
 			any = true;
 			continue;
 		}
+		if (iv.lo > out->lo)
+			out->lo = iv.lo;
+		if (iv.hi < out->hi)
+			out->hi = iv.hi;
+	}
+	/* the edges kept from samples that left the ring */
+	for (i = 0; any && i < 2; i++) {
+		if (!p->has_edge[i] ||
+		    truth_clockbound_absdiff(now, p->edge[i].as_of) >
+		    (uint64_t)cfg->max_sample_age)
+			continue;
+		truth_clock_sample_interval(&p->edge[i], now,
+					    cfg->max_drift_ppb, &iv);
 		if (iv.lo > out->lo)
 			out->lo = iv.lo;
 		if (iv.hi < out->hi)

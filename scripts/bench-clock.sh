@@ -140,26 +140,42 @@ ratio() { [ -n "$1" ] && [ -n "$2" ] && [ "$2" != 0 ] && awk -v a="$1" -v b="$2"
 s2=$(grep '^summary' "$tmp/t2.log")
 r2=$(grep '^summary' "$tmp/r2.log")
 q2=$(grep '^summary' "$tmp/q2.log")
-ts50=$(field eps_p50 "$s2") ts99=$(field eps_p99 "$s2")
-tr50=$(field eps_p50 "$r2") tr99=$(field eps_p99 "$r2")
-tq50=$(field eps_p50 "$q2") tq99=$(field eps_p99 "$q2")
 touch "$tmp/chrony.eps"
-c50=$(pct "$tmp/chrony.eps" 50) c99=$(pct "$tmp/chrony.eps" 99)
+c50=$(pct "$tmp/chrony.eps" 50) c99=$(pct "$tmp/chrony.eps" 99) cmx=$(pct "$tmp/chrony.eps" 100)
 cn=$(wc -l <"$tmp/chrony.eps")
 
 echo "# truth node 2 (simulated clocks): $s2"
 echo "# truth node 2 (real clocks):      $r2"
 echo "# truth node 2 (real, 1000 ppm):   $q2"
+for f in t2 r2 q2; do grep '^peer' "$tmp/$f.log" | sed "s/^/# $f: /"; done
 echo "# chrony: $cn tracking samples; last: $(n b2 "$chronyc" -h /run/clocksync-chrony-cli/chronyd.sock -c tracking 2>&1 | tail -1)"
 [ "$cn" -gt 0 ] || { echo "# chronyd client log:"; sed 's/^/#   /' "$tmp/cli.log" | tail -20; sed 's/^/#   /' "$tmp/chronyc.err" | tail -5; }
+# one row: name, summary line; p50/p99/max and the containment counts
+row() {
+	printf '%-34s %9s %9s %9s  %s\n' "$1" "$(us "$(field eps_p50 "$2")")" \
+		"$(us "$(field eps_p99 "$2")")" "$(us "$(field eps_max "$2")")" "$3"
+}
+cont() {
+	c="$(field contained "$1")/$(field checks "$1")"
+	u=$(field unsure "$1")
+	[ -n "$u" ] && [ "$u" != 0 ] && c="$c ($u unsure: reads too far apart)"
+	printf '%s' "$c"
+}
+rrow() {
+	printf '%-34s %9s %9s %9s\n' "ratio $1/chrony" \
+		"$(ratio "$(field eps_p50 "$2")" "$c50")" \
+		"$(ratio "$(field eps_p99 "$2")" "$c99")" \
+		"$(ratio "$(field eps_max "$2")" "$cmx")"
+}
 echo
 echo "clock sync on veth + netem (330 us one way, 490 us back, jitter 20-60 us per hop), 2 nodes, 32 Hz polls, $((DURATION - WARMUP)) s after $WARMUP s warm-up"
-printf '%-34s %12s %12s %s\n' estimator "eps p50 us" "eps p99 us" containment
-printf '%-34s %12s %12s %s\n' "truth, simulated clocks" "$(us "$ts50")" "$(us "$ts99")" \
-	"$(field contained "$s2")/$(field checks "$s2")"
-printf '%-34s %12s %12s %s\n' "truth, real clocks" "$(us "$tr50")" "$(us "$tr99")" "(true time unknown)"
-printf '%-34s %12s %12s %s\n' "truth, real, slew bound 1000 ppm" "$(us "$tq50")" "$(us "$tq99")" "(true time unknown)"
-printf '%-34s %12s %12s %s\n' "chrony -x: |offset|+disp+delay/2" "$(us "$c50")" "$(us "$c99")" "(true time unknown to it)"
-printf '%-34s %12s %12s\n' "ratio truth(sim)/chrony" "$(ratio "$ts50" "$c50")" "$(ratio "$ts99" "$c99")"
-printf '%-34s %12s %12s\n' "ratio truth(real)/chrony" "$(ratio "$tr50" "$c50")" "$(ratio "$tr99" "$c99")"
-printf '%-34s %12s %12s\n' "ratio truth(real, 1000 ppm)/chrony" "$(ratio "$tq50" "$c50")" "$(ratio "$tq99" "$c99")"
+printf '%-34s %9s %9s %9s  %s\n' "estimator (node 2)" "p50 us" "p99 us" "max us" \
+	"containment (contained/checks)"
+row "truth, simulated clocks" "$s2" "$(cont "$s2") of true time"
+row "truth, real clocks" "$r2" "$(cont "$r2") of REALTIME"
+row "truth, real, slew bound 1000 ppm" "$q2" "$(cont "$q2") of REALTIME"
+printf '%-34s %9s %9s %9s  %s\n' "chrony -x: |offset|+disp+delay/2" "$(us "$c50")" \
+	"$(us "$c99")" "$(us "$cmx")" "$cn readings (contains REALTIME by construction)"
+rrow "truth(sim)" "$s2"
+rrow "truth(real)" "$r2"
+rrow "truth(real, 1000 ppm)" "$q2"

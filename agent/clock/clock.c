@@ -6,19 +6,21 @@
  * sample's aged interval contains true - local (clock_sample.c), so their
  * intersection does too, and is narrower than any one of them: it bounds
  * the offset by the smallest one-way delay seen in each direction rather
- * than by the smallest round trip.  Two refinements, as in NTP's clock
- * filter, neither of which can make the interval wrong (dropping a valid
- * interval from an intersection only widens it):
+ * than by the smallest round trip.  So every valid sample is intersected,
+ * delay outliers included (a long round trip often has one fast
+ * direction), and beyond the ring each peer keeps the two samples that
+ * gave the tightest lo and hi edges (keep_edges()): under scheduling
+ * stalls a ring full of late samples then no longer widens the bound.
  *
  *  - delay outliers: a sample whose delay exceeds outlier_factor% of the
- *    window's minimum (and the minimum plus outlier_floor) is left out.
- *    The window is the last FILTER_LEN samples, outliers included, so a
- *    lasting change of path raises the minimum within FILTER_LEN polls;
- *  - a new sample whose interval does not meet the window's intersection
+ *    window's minimum (and the minimum plus outlier_floor) is counted as
+ *    one (NTP's clock filter's rule); they only matter to the point
+ *    estimate (offset/delay of the lowest-delay sample), not the interval;
+ *  - a new sample whose interval does not meet the peer's intersection
  *    proves the peer broke its own claim at some point (its clock was
- *    stepped, or peer_error was understated): the window is flushed and
- *    restarts from the new sample (counted in resets).  Selection across
- *    peers then judges the peer as a whole.
+ *    stepped, or peer_error was understated): the window and the kept
+ *    edges are flushed and restart from the new sample (counted in
+ *    resets).  Selection across peers then judges the peer as a whole.
  *
  * Samples older than max_sample_age are dropped: by then drift has widened
  * them past any use.
@@ -258,9 +260,7 @@ int truth_clock_add_sample(struct truth_clock *c, uint32_t id,
 		p->next = 0;
 		p->has_edge[0] = p->has_edge[1] = false;
 	}
-	/* a delay outlier leaving the ring stays left out */
-	if (p->n == TRUTH_CLOCK_FILTER_LEN &&
-	    !is_outlier(&c->cfg, p->s[p->next].delay, window_min_delay(p)))
+	if (p->n == TRUTH_CLOCK_FILTER_LEN)
 		keep_edges(c, p, &p->s[p->next], s.as_of);
 	p->s[p->next] = s;
 	p->next = (p->next + 1) % TRUTH_CLOCK_FILTER_LEN;
@@ -293,9 +293,12 @@ static bool peer_eval(const struct truth_clock *c, struct clock_peer *p,
 	for (i = 0; i < p->n; i++) {
 		const struct truth_clock_sample *s = &p->s[i];
 
+		/*
+		 * delay outliers too: a long round trip often has one fast
+		 * direction, whose edge is as valid and as tight as any
+		 */
 		if (truth_clockbound_absdiff(now, s->as_of) >
-		    (uint64_t)cfg->max_sample_age ||
-		    is_outlier(cfg, s->delay, min))
+		    (uint64_t)cfg->max_sample_age)
 			continue;
 		truth_clock_sample_interval(s, now, cfg->max_drift_ppb, &iv);
 		if (!any || s->as_of > *fresh)

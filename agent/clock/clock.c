@@ -430,8 +430,32 @@ int truth_clock_ref_configure(struct truth_clock *c, uint32_t slot,
 int truth_clock_ref_set(struct truth_clock *c, uint32_t slot,
 			const struct truth_clock_interval *offset, int64_t as_of)
 {
+	struct truth_clock_interval iv;
+	struct clock_ref *r;
+
 	if (slot >= TRUTH_CLOCK_MAX_REFS || offset->lo > offset->hi)
 		return TRUTH_CLOCK_EINVAL;
+	r = &c->refs[slot];
+	/*
+	 * The external reference (chrony) reports often and its readings
+	 * vary in width with the round trip of each: its previous value,
+	 * aged to this one, holds true - local as validly, so their
+	 * intersection does, as the peer filter's does.  Readings that
+	 * contradict each other (no common point): the newest wins.
+	 */
+	if (slot == TRUTH_CLOCK_REF_EXTERNAL && r->set &&
+	    truth_clockbound_absdiff(as_of, r->as_of) <=
+	    (uint64_t)c->cfg.max_sample_age) {
+		iv = r->iv;
+		truth_clock_interval_age(&iv, r->as_of, as_of,
+					 c->cfg.max_drift_ppb);
+		if (iv.lo < offset->lo)
+			iv.lo = offset->lo;
+		if (iv.hi > offset->hi)
+			iv.hi = offset->hi;
+		if (iv.lo <= iv.hi)
+			offset = &iv;
+	}
 	c->refs[slot].configured = true;
 	c->refs[slot].set = true;
 	c->refs[slot].iv = *offset;

@@ -48,13 +48,16 @@ chronyd=build/bench/chronyd
 chronyc=build/bench/chronyc
 pfx=clocksync
 tmp=$(mktemp -d)
-pids=""
+pids="" cpids=""
 
 n() { ns=$1; shift; ip netns exec "$pfx-$ns" "$@"; }
+# in the background: exec, so that $! is the daemon's own pid, not a
+# subshell's (killing a subshell leaves the daemon running)
+bg() { ns=$1; shift; exec ip netns exec "$pfx-$ns" "$@"; }
 
 cleanup() {
-	for p in $pids; do kill "$p" 2>/dev/null; done
-	for p in $pids; do wait "$p" 2>/dev/null; done
+	for p in $pids $cpids; do kill "$p" 2>/dev/null; done
+	for p in $pids $cpids; do wait "$p" 2>/dev/null; done
 	for ns in b1 b2 bbr; do ip netns del "$pfx-$ns" 2>/dev/null; done
 	rm -rf "$tmp" /run/clocksync-chrony-srv /run/clocksync-chrony-cli
 }
@@ -87,31 +90,34 @@ bindcmdaddress /run/clocksync-chrony-cli/chronyd.sock
 cmdport 0
 pidfile /run/clocksync-chrony-cli/chronyd.pid
 EOF
-n b1 "$chronyd" -x -d -u root -f "$tmp/srv.conf" >"$tmp/srv.log" 2>&1 &
+bg b1 "$chronyd" -x -d -u root -f "$tmp/srv.conf" >"$tmp/srv.log" 2>&1 &
 pids="$pids $!"
-n b2 "$chronyd" -x -d -u root -f "$tmp/cli.conf" >"$tmp/cli.log" 2>&1 &
+bg b2 "$chronyd" -x -d -u root -f "$tmp/cli.conf" >"$tmp/cli.log" 2>&1 &
 pids="$pids $!"
 
 # truth: simulated clocks (port 7410) and real clocks (port 7420), 32 Hz
-common="--poll-ms 31 --duration-ms $((DURATION * 1000)) --warmup-ms $((WARMUP * 1000)) --group 3"
-n b1 $tool --id 1 --listen 10.78.0.1:7410 --peer 2=10.78.0.2:7410 $common \
+cpids=$pids	# chronyd's; $pids from here on: the truth nodes
+pids=""
+# every truth node ends (with its summary) once the stop file exists
+common="--poll-ms 31 --duration-ms $((DURATION * 1000 + 60000)) --warmup-ms $((WARMUP * 1000)) --group 3 --stop-file $tmp/stop"
+bg b1 $tool --id 1 --listen 10.78.0.1:7410 --peer 2=10.78.0.2:7410 $common \
 	--anchor-ns 1000 >"$tmp/t1.log" 2>&1 &
 pids="$pids $!"
-n b2 $tool --id 2 --listen 10.78.0.2:7410 --peer 1=10.78.0.1:7410 $common \
+bg b2 $tool --id 2 --listen 10.78.0.2:7410 --peer 1=10.78.0.1:7410 $common \
 	--offset-ns 2500000 --drift-ppb 90000 >"$tmp/t2.log" 2>&1 &
 pids="$pids $!"
-n b1 $tool --real --id 1 --listen 10.78.0.1:7420 --peer 2=10.78.0.2:7420 $common \
+bg b1 $tool --real --id 1 --listen 10.78.0.1:7420 --peer 2=10.78.0.2:7420 $common \
 	--anchor-ns 1000 >"$tmp/r1.log" 2>&1 &
 pids="$pids $!"
-n b2 $tool --real --id 2 --listen 10.78.0.2:7420 --peer 1=10.78.0.1:7420 $common \
+bg b2 $tool --real --id 2 --listen 10.78.0.2:7420 --peer 1=10.78.0.1:7420 $common \
 	>"$tmp/r2.log" 2>&1 &
 pids="$pids $!"
 # the same with a REALTIME slew bound of 1000 ppm: sound here only because
 # no time daemon adjusts this VM's clock (chronyd runs with -x)
-n b1 $tool --real --slew-ppb 1000000 --id 1 --listen 10.78.0.1:7430 \
+bg b1 $tool --real --slew-ppb 1000000 --id 1 --listen 10.78.0.1:7430 \
 	--peer 2=10.78.0.2:7430 $common --anchor-ns 1000 >"$tmp/q1.log" 2>&1 &
 pids="$pids $!"
-n b2 $tool --real --slew-ppb 1000000 --id 2 --listen 10.78.0.2:7430 \
+bg b2 $tool --real --slew-ppb 1000000 --id 2 --listen 10.78.0.2:7430 \
 	--peer 1=10.78.0.1:7430 $common >"$tmp/q2.log" 2>&1 &
 pids="$pids $!"
 
@@ -127,10 +133,18 @@ done | n b2 "$chronyc" -c -h /run/clocksync-chrony-cli/chronyd.sock 2>>"$tmp/chr
 	awk -F, 'NF >= 12 && $1 != "00000000" {
 		o = $5 < 0 ? -$5 : $5
 		printf "%.0f\n", (o + $12 + $11 / 2) * 1e9 }' >>"$tmp/chrony.eps"
-sleep 3
-for p in $pids; do kill "$p" 2>/dev/null; done
-for p in $pids; do wait "$p" 2>/dev/null; done
-pids=""
+touch "$tmp/stop"
+rcs=""
+for p in $pids; do wait "$p" 2>/dev/null; rcs="$rcs $?"; done
+for p in $cpids; do kill "$p" 2>/dev/null; done
+for p in $cpids; do wait "$p" 2>/dev/null; done
+pids="" cpids=""
+echo "# truth nodes' exit statuses (t1 t2 r1 r2 q1 q2):$rcs"
+for f in t1 t2 r1 r2 q1 q2; do
+	grep -q '^summary' "$tmp/$f.log" && continue
+	echo "# $f.log has no summary; its end:"
+	tail -n 5 "$tmp/$f.log" | sed 's/^/#   /'
+done
 
 field() { printf '%s\n' "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 pct() { sort -n "$1" | awk -v p="$2" '{ v[NR] = $1 } END { if (NR) print v[int((NR - 1) * p / 100) + 1]; else print "" }'; }

@@ -133,6 +133,7 @@ done | n b2 "$chronyc" -c -h /run/clocksync-chrony-cli/chronyd.sock 2>>"$tmp/chr
 	awk -F, 'NF >= 12 && $1 != "00000000" {
 		o = $5 < 0 ? -$5 : $5
 		printf "%.0f\n", (o + $12 + $11 / 2) * 1e9 }' >>"$tmp/chrony.eps"
+last=$(n b2 "$chronyc" -h /run/clocksync-chrony-cli/chronyd.sock -c tracking 2>&1 | tail -1)
 touch "$tmp/stop"
 rcs=""
 for p in $pids; do wait "$p" 2>/dev/null; rcs="$rcs $?"; done
@@ -162,7 +163,7 @@ echo "# truth node 2 (simulated clocks): $s2"
 echo "# truth node 2 (real clocks):      $r2"
 echo "# truth node 2 (real, 1000 ppm):   $q2"
 for f in t2 r2 q2; do grep '^peer' "$tmp/$f.log" | sed "s/^/# $f: /"; done
-echo "# chrony: $cn tracking samples; last: $(n b2 "$chronyc" -h /run/clocksync-chrony-cli/chronyd.sock -c tracking 2>&1 | tail -1)"
+echo "# chrony: $cn tracking samples; last: $last"
 [ "$cn" -gt 0 ] || { echo "# chronyd client log:"; sed 's/^/#   /' "$tmp/cli.log" | tail -20; sed 's/^/#   /' "$tmp/chronyc.err" | tail -5; }
 # one row: name, summary line; p50/p99/max and the containment counts
 row() {

@@ -341,6 +341,43 @@ TEST(filter_outliers_and_resets)
  * pushed out by ten symmetric ones, and still bounds hi, aged at the
  * drift bound, tighter than any sample left in the ring.
  */
+/*
+ * A delay outlier with one fast direction: counted as an outlier, yet its
+ * tight edge narrows the peer's interval (every sample's interval holds
+ * the offset, whatever its delay), and the truth stays inside.
+ */
+TEST(filter_outlier_edge_used)
+{
+	struct truth_clock *c = new_clock(_metadata, 0);
+	struct truth_clock_exchange x;
+	struct truth_clock_peer_info pi;
+	int64_t t = 1000000000;
+	int i;
+
+	ASSERT_NE(NULL, c);
+	ASSERT_EQ(0, truth_clock_peer_add(c, 3));
+	for (i = 0; i < 4; i++) {
+		x = xch(t, 0, 50000, 0);
+		ASSERT_EQ(0, truth_clock_add_sample(c, 3, &x));
+		t += 10000000;
+	}
+	/* 2 us out, 998 us back: 10x the minimum round trip */
+	x = (struct truth_clock_exchange){
+		.t1 = t, .t2 = t + 2000, .t3 = t + 2010, .t4 = t + 1000010,
+		.local_precision = 5, .peer_precision = 5,
+	};
+	ASSERT_EQ(0, truth_clock_add_sample(c, 3, &x));
+	ASSERT_EQ(0, truth_clock_update(c, x.t4));
+	ASSERT_EQ(0, truth_clock_peer_info(c, 3, &pi));
+	EXPECT_EQ(1, pi.outliers);
+	EXPECT_EQ(100000, pi.delay);	/* the point estimate ignores it */
+	EXPECT_LE(pi.interval.hi, 2000 + 100);
+	EXPECT_GE(pi.interval.lo, -50000 - 100);
+	EXPECT_LE(pi.interval.lo, 0);
+	EXPECT_GE(pi.interval.hi, 0);
+	truth_clock_free(c);
+}
+
 TEST(filter_keeps_edges)
 {
 	struct truth_clock *c = new_clock(_metadata, 200000);

@@ -182,6 +182,16 @@ static bool is_outlier(const struct truth_clock_config *cfg, int64_t delay,
 	return delay > cut;
 }
 
+/* Narrow @acc to its intersection with @iv (may leave it empty). */
+static void narrow(struct truth_clock_interval *acc,
+		   const struct truth_clock_interval *iv)
+{
+	if (iv->lo > acc->lo)
+		acc->lo = iv->lo;
+	if (iv->hi < acc->hi)
+		acc->hi = iv->hi;
+}
+
 /*
  * Sample @x leaves the ring at local time @at: keep it if its aged
  * interval gives a tighter lo or hi than the edge kept so far.  Two
@@ -239,20 +249,14 @@ int truth_clock_add_sample(struct truth_clock *c, uint32_t id,
 	for (i = 0; i < p->n; i++) {
 		truth_clock_sample_interval(&p->s[i], s.as_of,
 					    c->cfg.max_drift_ppb, &iv);
-		if (iv.lo > acc.lo)
-			acc.lo = iv.lo;
-		if (iv.hi < acc.hi)
-			acc.hi = iv.hi;
+		narrow(&acc, &iv);
 	}
 	for (i = 0; i < 2; i++) {
 		if (!p->has_edge[i])
 			continue;
 		truth_clock_sample_interval(&p->edge[i], s.as_of,
 					    c->cfg.max_drift_ppb, &iv);
-		if (iv.lo > acc.lo)
-			acc.lo = iv.lo;
-		if (iv.hi < acc.hi)
-			acc.hi = iv.hi;
+		narrow(&acc, &iv);
 	}
 	if (acc.lo > acc.hi) {
 		p->resets++;
@@ -312,10 +316,7 @@ static bool peer_eval(const struct truth_clock *c, struct clock_peer *p,
 			any = true;
 			continue;
 		}
-		if (iv.lo > out->lo)
-			out->lo = iv.lo;
-		if (iv.hi < out->hi)
-			out->hi = iv.hi;
+		narrow(out, &iv);
 	}
 	/* the edges kept from samples that left the ring */
 	for (i = 0; any && i < 2; i++) {
@@ -325,10 +326,7 @@ static bool peer_eval(const struct truth_clock *c, struct clock_peer *p,
 			continue;
 		truth_clock_sample_interval(&p->edge[i], now,
 					    cfg->max_drift_ppb, &iv);
-		if (iv.lo > out->lo)
-			out->lo = iv.lo;
-		if (iv.hi < out->hi)
-			out->hi = iv.hi;
+		narrow(out, &iv);
 	}
 	/* empty only if @now precedes samples (intervals widen with |age|) */
 	return any && out->lo <= out->hi;

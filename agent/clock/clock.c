@@ -6,19 +6,21 @@
  * sample's aged interval contains true - local (clock_sample.c), so their
  * intersection does too, and is narrower than any one of them: it bounds
  * the offset by the smallest one-way delay seen in each direction rather
- * than by the smallest round trip.  Two refinements, as in NTP's clock
- * filter, neither of which can make the interval wrong (dropping a valid
- * interval from an intersection only widens it):
+ * than by the smallest round trip.  So every valid sample is intersected,
+ * delay outliers included (a long round trip often has one fast
+ * direction), and beyond the ring each peer keeps the two samples that
+ * gave the tightest lo and hi edges (keep_edges()): under scheduling
+ * stalls a ring full of late samples then no longer widens the bound.
  *
  *  - delay outliers: a sample whose delay exceeds outlier_factor% of the
- *    window's minimum (and the minimum plus outlier_floor) is left out.
- *    The window is the last FILTER_LEN samples, outliers included, so a
- *    lasting change of path raises the minimum within FILTER_LEN polls;
- *  - a new sample whose interval does not meet the window's intersection
+ *    window's minimum (and the minimum plus outlier_floor) is counted as
+ *    one (NTP's clock filter's rule); they only matter to the point
+ *    estimate (offset/delay of the lowest-delay sample), not the interval;
+ *  - a new sample whose interval does not meet the peer's intersection
  *    proves the peer broke its own claim at some point (its clock was
- *    stepped, or peer_error was understated): the window is flushed and
- *    restarts from the new sample (counted in resets).  Selection across
- *    peers then judges the peer as a whole.
+ *    stepped, or peer_error was understated): the window and the kept
+ *    edges are flushed and restart from the new sample (counted in
+ *    resets).  Selection across peers then judges the peer as a whole.
  *
  * Samples older than max_sample_age are dropped: by then drift has widened
  * them past any use.
@@ -43,6 +45,14 @@ struct clock_peer {
 	uint64_t outliers;		/* delay outliers when added */
 	uint64_t invalid;		/* impossible exchanges refused */
 	uint64_t resets;		/* flushes on contradiction */
+	/*
+	 * Edges kept beyond the ring: of the samples that left it, the one
+	 * whose aged interval has the highest lo ([0]) and the lowest hi
+	 * ([1]).  Every sample's aged interval holds true - local, so these
+	 * join the intersection as validly as the ring's own.
+	 */
+	struct truth_clock_sample edge[2];
+	bool has_edge[2];
 };
 
 /* A reference source (an anchor's own clock, the local chrony). */
@@ -172,6 +182,46 @@ static bool is_outlier(const struct truth_clock_config *cfg, int64_t delay,
 	return delay > cut;
 }
 
+/* Narrow @acc to its intersection with @iv (may leave it empty). */
+static void narrow(struct truth_clock_interval *acc,
+		   const struct truth_clock_interval *iv)
+{
+	if (iv->lo > acc->lo)
+		acc->lo = iv->lo;
+	if (iv->hi < acc->hi)
+		acc->hi = iv->hi;
+}
+
+/*
+ * Sample @x leaves the ring at local time @at: keep it if its aged
+ * interval gives a tighter lo or hi than the edge kept so far.  Two
+ * aged intervals widen at the same rate, so the one tighter now stays
+ * tighter (to the nanosecond of the growth's rounding): keeping one
+ * sample per edge keeps, within that nanosecond, the tightest edge over
+ * the peer's whole history since the last reset.
+ */
+static void keep_edges(const struct truth_clock *c, struct clock_peer *p,
+		       const struct truth_clock_sample *x, int64_t at)
+{
+	struct truth_clock_interval iv, k;
+
+	truth_clock_sample_interval(x, at, c->cfg.max_drift_ppb, &iv);
+	if (p->has_edge[0])
+		truth_clock_sample_interval(&p->edge[0], at,
+					    c->cfg.max_drift_ppb, &k);
+	if (!p->has_edge[0] || iv.lo > k.lo) {
+		p->edge[0] = *x;
+		p->has_edge[0] = true;
+	}
+	if (p->has_edge[1])
+		truth_clock_sample_interval(&p->edge[1], at,
+					    c->cfg.max_drift_ppb, &k);
+	if (!p->has_edge[1] || iv.hi < k.hi) {
+		p->edge[1] = *x;
+		p->has_edge[1] = true;
+	}
+}
+
 int truth_clock_add_sample(struct truth_clock *c, uint32_t id,
 			   const struct truth_clock_exchange *x)
 {
@@ -188,21 +238,34 @@ int truth_clock_add_sample(struct truth_clock *c, uint32_t id,
 		p->invalid++;
 		return ret;
 	}
+	/* kept edges as old as max_sample_age are dropped, as samples are */
+	for (i = 0; i < 2; i++)
+		if (p->has_edge[i] &&
+		    truth_clockbound_absdiff(s.as_of, p->edge[i].as_of) >
+		    (uint64_t)c->cfg.max_sample_age)
+			p->has_edge[i] = false;
 	/* does the new sample contradict the window? */
 	truth_clock_sample_interval(&s, s.as_of, c->cfg.max_drift_ppb, &acc);
 	for (i = 0; i < p->n; i++) {
 		truth_clock_sample_interval(&p->s[i], s.as_of,
 					    c->cfg.max_drift_ppb, &iv);
-		if (iv.lo > acc.lo)
-			acc.lo = iv.lo;
-		if (iv.hi < acc.hi)
-			acc.hi = iv.hi;
+		narrow(&acc, &iv);
+	}
+	for (i = 0; i < 2; i++) {
+		if (!p->has_edge[i])
+			continue;
+		truth_clock_sample_interval(&p->edge[i], s.as_of,
+					    c->cfg.max_drift_ppb, &iv);
+		narrow(&acc, &iv);
 	}
 	if (acc.lo > acc.hi) {
 		p->resets++;
 		p->n = 0;
 		p->next = 0;
+		p->has_edge[0] = p->has_edge[1] = false;
 	}
+	if (p->n == TRUTH_CLOCK_FILTER_LEN)
+		keep_edges(c, p, &p->s[p->next], s.as_of);
 	p->s[p->next] = s;
 	p->next = (p->next + 1) % TRUTH_CLOCK_FILTER_LEN;
 	if (p->n < TRUTH_CLOCK_FILTER_LEN)
@@ -234,9 +297,12 @@ static bool peer_eval(const struct truth_clock *c, struct clock_peer *p,
 	for (i = 0; i < p->n; i++) {
 		const struct truth_clock_sample *s = &p->s[i];
 
+		/*
+		 * delay outliers too: a long round trip often has one fast
+		 * direction, whose edge is as valid and as tight as any
+		 */
 		if (truth_clockbound_absdiff(now, s->as_of) >
-		    (uint64_t)cfg->max_sample_age ||
-		    is_outlier(cfg, s->delay, min))
+		    (uint64_t)cfg->max_sample_age)
 			continue;
 		truth_clock_sample_interval(s, now, cfg->max_drift_ppb, &iv);
 		if (!any || s->as_of > *fresh)
@@ -250,10 +316,17 @@ static bool peer_eval(const struct truth_clock *c, struct clock_peer *p,
 			any = true;
 			continue;
 		}
-		if (iv.lo > out->lo)
-			out->lo = iv.lo;
-		if (iv.hi < out->hi)
-			out->hi = iv.hi;
+		narrow(out, &iv);
+	}
+	/* the edges kept from samples that left the ring */
+	for (i = 0; any && i < 2; i++) {
+		if (!p->has_edge[i] ||
+		    truth_clockbound_absdiff(now, p->edge[i].as_of) >
+		    (uint64_t)cfg->max_sample_age)
+			continue;
+		truth_clock_sample_interval(&p->edge[i], now,
+					    cfg->max_drift_ppb, &iv);
+		narrow(out, &iv);
 	}
 	/* empty only if @now precedes samples (intervals widen with |age|) */
 	return any && out->lo <= out->hi;
@@ -355,8 +428,32 @@ int truth_clock_ref_configure(struct truth_clock *c, uint32_t slot,
 int truth_clock_ref_set(struct truth_clock *c, uint32_t slot,
 			const struct truth_clock_interval *offset, int64_t as_of)
 {
+	struct truth_clock_interval iv;
+	struct clock_ref *r;
+
 	if (slot >= TRUTH_CLOCK_MAX_REFS || offset->lo > offset->hi)
 		return TRUTH_CLOCK_EINVAL;
+	r = &c->refs[slot];
+	/*
+	 * The external reference (chrony) reports often and its readings
+	 * vary in width with the round trip of each: its previous value,
+	 * aged to this one, holds true - local as validly, so their
+	 * intersection does, as the peer filter's does.  Readings that
+	 * contradict each other (no common point): the newest wins.
+	 */
+	if (slot == TRUTH_CLOCK_REF_EXTERNAL && r->set &&
+	    truth_clockbound_absdiff(as_of, r->as_of) <=
+	    (uint64_t)c->cfg.max_sample_age) {
+		iv = r->iv;
+		truth_clock_interval_age(&iv, r->as_of, as_of,
+					 c->cfg.max_drift_ppb);
+		if (iv.lo < offset->lo)
+			iv.lo = offset->lo;
+		if (iv.hi > offset->hi)
+			iv.hi = offset->hi;
+		if (iv.lo <= iv.hi)
+			offset = &iv;
+	}
 	c->refs[slot].configured = true;
 	c->refs[slot].set = true;
 	c->refs[slot].iv = *offset;

@@ -79,13 +79,11 @@ struct clock_chrony {
 	bool opened, stop, running;
 	struct truth_ev ev;
 	int efd;			/* eventfd: a reading is in r_* */
-	char sock[108];			/* chronyc -h, "" for its default */
+	char sock[108];			/* chronyd's command socket, "" default */
 	/* the thread's own */
-	pid_t child;			/* chronyc, 0 none */
-	int to_fd, from_fd;		/* its stdin, its stdout+stderr */
-	char rbuf[1024];		/* what it printed, not yet a line */
-	size_t rlen;
-	int64_t r_lr1, r_real, r_lr2;	/* REALTIME after the answer, RAW around */
+	int fd;				/* our datagram socket, -1 none */
+	char local[108];		/* its path, "" when not bound */
+	uint32_t seq;			/* last request's sequence number */
 	/* handed over under mu */
 	int64_t h_lr1, h_real, h_lr2;
 	int r_state;			/* CHRONY_* */

@@ -294,7 +294,7 @@ TEST(filter_outliers_and_resets)
 		ASSERT_EQ(0, truth_clock_add_sample(c, 7, &x));
 		t += TRUTH_CLOCK_NSEC;
 	}
-	/* 10x the delay: an outlier, and left out of the interval */
+	/* 10x the delay: counted as an outlier; intersected all the same */
 	x = xch(t, 0, 500000, 0);
 	ASSERT_EQ(0, truth_clock_add_sample(c, 7, &x));
 	ASSERT_EQ(0, truth_clock_update(c, t + 2 * 500000 + 10));
@@ -333,6 +333,91 @@ TEST(filter_outliers_and_resets)
 	for (i = 0; i < TRUTH_CLOCK_MAX_PEERS; i++)
 		ASSERT_EQ(0, truth_clock_peer_add(c, 100 + i));
 	EXPECT_EQ(TRUTH_CLOCK_ENOSPC, truth_clock_peer_add(c, 1));
+	truth_clock_free(c);
+}
+
+/*
+ * A sample's tight edge outlives the ring: the one-way-fast exchange is
+ * pushed out by ten symmetric ones, and still bounds hi, aged at the
+ * drift bound, tighter than any sample left in the ring.
+ */
+/*
+ * A delay outlier with one fast direction: counted as an outlier, yet its
+ * tight edge narrows the peer's interval (every sample's interval holds
+ * the offset, whatever its delay), and the truth stays inside.
+ */
+TEST(filter_outlier_edge_used)
+{
+	struct truth_clock *c = new_clock(_metadata, 0);
+	struct truth_clock_exchange x;
+	struct truth_clock_peer_info pi;
+	int64_t t = 1000000000;
+	int i;
+
+	ASSERT_NE(NULL, c);
+	ASSERT_EQ(0, truth_clock_peer_add(c, 3));
+	for (i = 0; i < 4; i++) {
+		x = xch(t, 0, 50000, 0);
+		ASSERT_EQ(0, truth_clock_add_sample(c, 3, &x));
+		t += 10000000;
+	}
+	/* 2 us out, 998 us back: 10x the minimum round trip */
+	x = (struct truth_clock_exchange){
+		.t1 = t, .t2 = t + 2000, .t3 = t + 2010, .t4 = t + 1000010,
+		.local_precision = 5, .peer_precision = 5,
+	};
+	ASSERT_EQ(0, truth_clock_add_sample(c, 3, &x));
+	ASSERT_EQ(0, truth_clock_update(c, x.t4));
+	ASSERT_EQ(0, truth_clock_peer_info(c, 3, &pi));
+	EXPECT_EQ(1, pi.outliers);
+	EXPECT_EQ(100000, pi.delay);	/* the point estimate ignores it */
+	EXPECT_LE(pi.interval.hi, 2000 + 100);
+	EXPECT_GE(pi.interval.lo, -50000 - 100);
+	EXPECT_LE(pi.interval.lo, 0);
+	EXPECT_GE(pi.interval.hi, 0);
+	truth_clock_free(c);
+}
+
+TEST(filter_keeps_edges)
+{
+	struct truth_clock *c = new_clock(_metadata, 200000);
+	struct truth_clock_exchange x = {
+		.t1 = 1000000000, .t2 = 1000001000, .t3 = 1000001010,
+		.t4 = 1000100010, .local_precision = 5, .peer_precision = 5,
+	};
+	struct truth_clock_peer_info pi;
+	int64_t t = x.t4;
+	int i;
+
+	ASSERT_NE(NULL, c);
+	ASSERT_EQ(0, truth_clock_peer_add(c, 1));
+	/* 1 us out, 99 us back: hi = T2 - T1 = 1 us (+ errors) */
+	ASSERT_EQ(0, truth_clock_add_sample(c, 1, &x));
+	for (i = 0; i < TRUTH_CLOCK_FILTER_LEN + 2; i++) {
+		t += 10000000;
+		x = xch(t, 0, 50000, 0);
+		ASSERT_EQ(0, truth_clock_add_sample(c, 1, &x));
+	}
+	ASSERT_EQ(0, truth_clock_update(c, x.t4));
+	ASSERT_EQ(0, truth_clock_peer_info(c, 1, &pi));
+	EXPECT_EQ(TRUTH_CLOCK_FILTER_LEN, pi.samples);
+	/* the ring alone gives hi >= 50 us; 110 ms of 200 ppm is 22 us */
+	EXPECT_LT(pi.interval.hi, 1000 + 23000 + 100);
+	EXPECT_GT(pi.interval.lo, -50000 - 100);
+	/* the true offset, 0, is still inside */
+	EXPECT_LE(pi.interval.lo, 0);
+	EXPECT_GE(pi.interval.hi, 0);
+	/*
+	 * a second later it is still the tighter edge (both age at the
+	 * same rate), exactly its own interval aged from its T4
+	 */
+	t = x.t4 + TRUTH_CLOCK_NSEC;
+	ASSERT_EQ(0, truth_clock_update(c, t));
+	ASSERT_EQ(0, truth_clock_peer_info(c, 1, &pi));
+	EXPECT_GE(pi.interval.hi, 1000 + (int64_t)truth_clockbound_growth(
+			  (uint64_t)(t - 1000100010), 200000));
+	EXPECT_LE(pi.interval.hi, 1100 + (int64_t)truth_clockbound_growth(
+			  (uint64_t)(t - 1000100010) + 5, 200000));
 	truth_clock_free(c);
 }
 
